@@ -1,0 +1,185 @@
+"""The common order schema every platform is normalized into.
+
+Amounts are integer minor units of the order's ``currency``; never floats. Adapters build a
+plain dict and ``load`` it through these marshmallow schemas, which check types and
+invariants and return the frozen dataclasses the domain consumes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
+
+ORDER_STATUSES = ("created", "paid", "completed", "cancelled")
+
+
+@dataclass(frozen=True)
+class Buyer:
+    external_id: str
+    phone_hash: str | None = None
+    email_hash: str | None = None
+    ip: str | None = None
+    device: str | None = None
+
+
+@dataclass(frozen=True)
+class OrderLine:
+    external_id: str
+    product_id: str
+    sku: str | None
+    category: str | None
+    quantity: int
+    unit_price: int
+    discount: int
+    paid_amount: int
+
+
+@dataclass(frozen=True)
+class Order:
+    """One platform order as the platform last described it (a snapshot, not a delta)."""
+
+    platform: str
+    external_id: str
+    status: str
+    currency: str
+    channel: str
+    ref_code: str | None
+    buyer: Buyer
+    lines: tuple[OrderLine, ...]
+    placed_at: datetime
+    updated_at: datetime
+    paid_at: datetime | None = None
+    completed_at: datetime | None = None
+    cancelled_at: datetime | None = None
+
+    @property
+    def paid_total(self) -> int:
+        return sum(line.paid_amount for line in self.lines)
+
+
+@dataclass(frozen=True)
+class RefundLine:
+    line_external_id: str
+    quantity: int
+    amount: int
+
+
+@dataclass(frozen=True)
+class Refund:
+    """Money returned to the buyer for some lines of one order."""
+
+    platform: str
+    external_id: str
+    order_external_id: str
+    currency: str
+    lines: tuple[RefundLine, ...]
+    created_at: datetime
+
+    @property
+    def total(self) -> int:
+        return sum(line.amount for line in self.lines)
+
+
+_minor = fields.Integer(required=True, strict=True, validate=validate.Range(min=0))
+_text = fields.String(required=True, validate=validate.Length(min=1, max=128))
+_optional_text = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=256))
+
+
+class BuyerSchema(Schema):
+    external_id = _text
+    phone_hash = _optional_text
+    email_hash = _optional_text
+    ip = _optional_text
+    device = _optional_text
+
+    @post_load
+    def make(self, data, **kwargs):
+        return Buyer(**data)
+
+
+class OrderLineSchema(Schema):
+    external_id = _text
+    product_id = _text
+    sku = _optional_text
+    category = _optional_text
+    quantity = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
+    unit_price = _minor
+    discount = _minor
+    paid_amount = _minor
+
+    @validates_schema
+    def check_amounts(self, data, **kwargs):
+        gross = data["unit_price"] * data["quantity"]
+        if data["discount"] > gross:
+            raise ValidationError("discount exceeds the line's gross amount", "discount")
+        if data["paid_amount"] != gross - data["discount"]:
+            raise ValidationError("paid_amount must equal unit_price * quantity - discount", "paid_amount")
+
+    @post_load
+    def make(self, data, **kwargs):
+        return OrderLine(**data)
+
+
+class OrderSchema(Schema):
+    platform = _text
+    external_id = _text
+    status = fields.String(required=True, validate=validate.OneOf(ORDER_STATUSES))
+    currency = fields.String(required=True, validate=validate.Regexp(r"^[A-Z]{3}$"))
+    channel = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    ref_code = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=64))
+    buyer = fields.Nested(BuyerSchema, required=True)
+    lines = fields.List(fields.Nested(OrderLineSchema), required=True, validate=validate.Length(min=1, max=500))
+    placed_at = fields.AwareDateTime(required=True)
+    updated_at = fields.AwareDateTime(required=True)
+    paid_at = fields.AwareDateTime(load_default=None, allow_none=True)
+    completed_at = fields.AwareDateTime(load_default=None, allow_none=True)
+    cancelled_at = fields.AwareDateTime(load_default=None, allow_none=True)
+
+    @validates_schema
+    def check_lines_unique(self, data, **kwargs):
+        ids = [line.external_id for line in data.get("lines", ())]
+        if len(ids) != len(set(ids)):
+            raise ValidationError("line external_id values must be unique", "lines")
+
+    @post_load
+    def make(self, data, **kwargs):
+        return Order(**{**data, "lines": tuple(data["lines"])})
+
+
+class RefundLineSchema(Schema):
+    line_external_id = _text
+    quantity = fields.Integer(required=True, strict=True, validate=validate.Range(min=0))
+    amount = _minor
+
+    @post_load
+    def make(self, data, **kwargs):
+        return RefundLine(**data)
+
+
+class RefundSchema(Schema):
+    platform = _text
+    external_id = _text
+    order_external_id = _text
+    currency = fields.String(required=True, validate=validate.Regexp(r"^[A-Z]{3}$"))
+    lines = fields.List(fields.Nested(RefundLineSchema), required=True, validate=validate.Length(min=1, max=500))
+    created_at = fields.AwareDateTime(required=True)
+
+    @post_load
+    def make(self, data, **kwargs):
+        return Refund(**{**data, "lines": tuple(data["lines"])})
+
+
+def first_error(err: ValidationError) -> tuple[str, str]:
+    """Flatten a marshmallow error to ``(dotted.field.path, message)`` for a JSON reply."""
+
+    def walk(node, path):
+        if isinstance(node, dict):
+            for key, value in node.items():
+                return walk(value, [*path, str(key)])
+        if isinstance(node, list) and node:
+            return walk(node[0], path)
+        return ".".join(path) or "_schema", str(node)
+
+    return walk(err.messages, [])
