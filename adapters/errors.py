@@ -28,3 +28,12 @@ class PayloadError(AdapterError):
     """The body is not what the platform documents: bad JSON, missing or mistyped field (HTTP 422)."""
 
     code = "bad_payload"
+
+
+class UnknownPlatform(AdapterError, KeyError):
+    """No adapter is registered under the requested platform name (HTTP 404)."""
+
+    code = "unknown_platform"
+
+    def __str__(self) -> str:
+        return self.message

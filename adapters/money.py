@@ -12,6 +12,8 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 # Minor-unit exponents of the currencies whose exponent is not 2.
 _EXPONENTS = {"JPY": 0, "KRW": 0, "VND": 0, "BHD": 3, "KWD": 3, "JOD": 3, "OMR": 3, "TND": 3}
+# Largest decimal exponent ``parse`` accepts: "1e999999" would otherwise cost ~30 s of CPU.
+_MAX_ADJUSTED = 30
 
 
 def exponent(currency: str) -> int:
@@ -57,6 +59,8 @@ class Money:
             raise ValueError(f"not a decimal amount: {text!r}") from None
         if not value.is_finite():
             raise ValueError(f"not a finite amount: {text!r}")
+        if value and abs(value.adjusted()) > _MAX_ADJUSTED:
+            raise ValueError(f"amount out of range: {text!r}")
         scaled = value.scaleb(exponent(currency))
         if scaled != scaled.to_integral_value():
             raise ValueError(f"{text!r} has more decimal places than {currency} allows")

@@ -130,7 +130,9 @@ class OrderSchema(Schema):
     channel = fields.String(required=True, validate=validate.Length(min=1, max=64))
     ref_code = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=64))
     buyer = fields.Nested(BuyerSchema, required=True)
-    lines = fields.List(fields.Nested(OrderLineSchema), required=True, validate=validate.Length(min=1, max=500))
+    lines = fields.List(
+        fields.Nested(OrderLineSchema), required=True, validate=validate.Length(min=1, max=500)
+    )
     placed_at = fields.AwareDateTime(required=True)
     updated_at = fields.AwareDateTime(required=True)
     paid_at = fields.AwareDateTime(load_default=None, allow_none=True)
@@ -163,7 +165,9 @@ class RefundSchema(Schema):
     external_id = _text
     order_external_id = _text
     currency = fields.String(required=True, validate=validate.Regexp(r"^[A-Z]{3}$"))
-    lines = fields.List(fields.Nested(RefundLineSchema), required=True, validate=validate.Length(min=1, max=500))
+    lines = fields.List(
+        fields.Nested(RefundLineSchema), required=True, validate=validate.Length(min=1, max=500)
+    )
     created_at = fields.AwareDateTime(required=True)
 
     @post_load

@@ -1,0 +1,382 @@
+"""Shopify adapter: verifies, describes and normalizes Shopify order and refund webhooks.
+
+What it relies on ([V] verified from Shopify's docs or SDK, [S] second-hand; see
+``/work/shared/fixtures/README.md``):
+
+- [V] ``X-Shopify-Hmac-Sha256`` = base64(HMAC-SHA256(app secret, raw body)); every secret of a
+  rotation is tried, because signing may take up to an hour to switch.
+- [V] Shopify's SDK rejects a delivery missing the hmac, topic, shop-domain, API-version or
+  webhook-id header; so does ``describe``. ``X-Shopify-Webhook-Id`` is unique per delivery and
+  is the dedupe key; ``X-Shopify-Triggered-At`` (optional) becomes ``occurred_at``. Headers are
+  not signed, so the domain must also be idempotent on the order/refund ``external_id``.
+- [V] The body is the REST resource of the topic; each order message is a full snapshot
+  (duplicates happen, order of delivery is not guaranteed: ``updated_at`` orders them).
+- [V] Money is a decimal string in the shop currency (``currency``, ``price``,
+  ``discount_allocations[].amount``, ``total_discount``). ``refund_line_items[].subtotal`` is a
+  JSON number and is never read: ``subtotal_set.shop_money.amount`` is. IDs are integers.
+- ``orders/edited`` carries an ``order_edit`` (what changed), not an order, and Shopify also
+  sends ``orders/updated`` with the full order, so it is ignored (see the changelog entry
+  https://shopify.dev/changelog/new-order-edited-webhook-and-order-editing-api-capabilities).
+- [S] Referral code: the first ``note_attributes`` entry named ``ref``, else the ``ref`` query
+  parameter of ``landing_site`` (a convention of affiliate apps). Being second-hand it is read
+  tolerantly: a missing, malformed or over-long (>64) value means "no ref code", never a 4xx.
+
+Own choices: status is ``cancelled`` (``cancelled_at`` set), ``completed`` (fully paid and
+``fulfillment_status`` "fulfilled"), ``paid`` (``financial_status`` paid, partially_refunded or
+refunded; partially_paid is not paid) or ``created``. The buyer is ``customer.id``, else
+``"email:" + sha256(email)``. Line quantities are the ordered ``quantity``: refunds arrive as
+``refunds/create``. Over-long free text (channel, device) is clipped rather than rejected.
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from urllib.parse import parse_qs, urlsplit
+
+from .base import KIND_IGNORED, KIND_ORDER, KIND_REFUND, Delivery
+from .errors import PayloadError, SignatureError
+from .payload import (
+    as_amount,
+    as_currency,
+    as_dict,
+    as_id,
+    as_int,
+    as_list,
+    as_text,
+    as_timestamp,
+    child,
+    header,
+    iso,
+    join,
+    load,
+    parse_object,
+    sha256_hex,
+)
+from .schema import Order, OrderSchema, Refund, RefundSchema
+from .signing import sign_shopify
+
+HMAC_HEADER = "X-Shopify-Hmac-Sha256"
+TOPIC_HEADER = "X-Shopify-Topic"
+WEBHOOK_ID_HEADER = "X-Shopify-Webhook-Id"
+TRIGGERED_AT_HEADER = "X-Shopify-Triggered-At"
+REQUIRED_HEADERS = (
+    HMAC_HEADER,
+    TOPIC_HEADER,
+    "X-Shopify-Shop-Domain",
+    "X-Shopify-API-Version",
+    WEBHOOK_ID_HEADER,
+)
+
+TOPIC_KINDS = {
+    "orders/create": KIND_ORDER,
+    "orders/paid": KIND_ORDER,
+    "orders/fulfilled": KIND_ORDER,
+    "orders/partially_fulfilled": KIND_ORDER,
+    "orders/cancelled": KIND_ORDER,
+    "orders/updated": KIND_ORDER,
+    "refunds/create": KIND_REFUND,
+}
+
+_PAID_STATES = ("paid", "partially_refunded", "refunded")
+_FAILED_FULFILLMENTS = ("cancelled", "error", "failure")
+_MAX_EVENT_KEY = 128
+_MAX_REF_CODE = 64
+
+
+class ShopifyAdapter:
+    """The ``PlatformAdapter`` for Shopify webhooks (pure: no outbound calls)."""
+
+    identifier = "shopify"
+    normalize_at_intake = True
+
+    def verify(self, headers: Mapping[str, str], body: bytes, secrets: Sequence[str]) -> None:
+        """Check ``X-Shopify-Hmac-Sha256`` against every secret in ``secrets``.
+
+        Raises:
+            SignatureError: the header is missing or no secret produces it.
+        """
+        provided = header(headers, HMAC_HEADER)
+        if provided is None:
+            raise SignatureError(f"missing {HMAC_HEADER} header", HMAC_HEADER)
+        if isinstance(secrets, (str, bytes)):
+            secrets = [secrets]
+        given = provided.encode("utf-8")
+        matches = [
+            hmac.compare_digest(sign_shopify(body, secret).encode("ascii"), given)
+            for secret in secrets
+            if secret
+        ]
+        if not any(matches):
+            raise SignatureError("signature matches none of the shop's secrets", HMAC_HEADER)
+
+    def describe(self, headers: Mapping[str, str], body: bytes) -> Delivery:
+        """Read the dedupe key, topic, kind and trigger time of one delivery.
+
+        Raises:
+            PayloadError: a required header is missing (named as ``field``) or the body is not
+                a JSON object (field ``body``).
+        """
+        for name in REQUIRED_HEADERS:
+            if header(headers, name) is None:
+                raise PayloadError(f"missing {name} header", name)
+        event_key = header(headers, WEBHOOK_ID_HEADER)
+        if len(event_key) > _MAX_EVENT_KEY:
+            raise PayloadError(f"{WEBHOOK_ID_HEADER} is too long", WEBHOOK_ID_HEADER)
+        parse_object(body)
+        topic = header(headers, TOPIC_HEADER)
+        return Delivery(
+            event_key=event_key,
+            topic=topic,
+            kind=TOPIC_KINDS.get(topic, KIND_IGNORED),
+            occurred_at=_triggered_at(header(headers, TRIGGERED_AT_HEADER)),
+        )
+
+    def normalize(self, delivery: Delivery, body: bytes) -> Order | Refund | None:
+        """Translate an order or refund payload into the common schema.
+
+        Returns:
+            An ``Order`` for order kinds, a ``Refund`` for refunds, ``None`` for other kinds.
+
+        Raises:
+            PayloadError: the payload is malformed; ``field`` names the raw field (such as
+                ``line_items.0.price``) or the common-schema field that failed validation.
+        """
+        if delivery.kind not in (KIND_ORDER, KIND_REFUND):
+            return None
+        data = parse_object(body)
+        try:
+            if delivery.kind == KIND_ORDER:
+                return load(OrderSchema(), _order(data))
+            return load(RefundSchema(), _refund(data))
+        except PayloadError:
+            raise
+        except (LookupError, TypeError, ValueError, ArithmeticError, RecursionError) as exc:
+            raise PayloadError(f"malformed payload: {exc}", "body")
+
+    def acknowledgement(self) -> dict:
+        """Shopify ignores the reply body; any 2xx is success."""
+        return {"ok": True}
+
+
+def _triggered_at(value: str | None) -> datetime | None:
+    try:
+        return as_timestamp(value, TRIGGERED_AT_HEADER)
+    except PayloadError:
+        return None
+
+
+def _items(data: dict, key: str) -> list:
+    items = as_list(child(data, key), key)
+    if not items:
+        raise PayloadError(f"{key} is empty", key)
+    return items
+
+
+def _clip(value: str | None, limit: int = 256) -> str | None:
+    return None if value is None else value[:limit]
+
+
+def _order(data: dict) -> dict:
+    external_id = as_id(child(data, "id"), "id")
+    currency = as_currency(child(data, "currency"), "currency")
+    created = as_timestamp(child(data, "created_at"), "created_at")
+    updated = as_timestamp(child(data, "updated_at"), "updated_at")
+    cancelled = as_timestamp(data.get("cancelled_at"), "cancelled_at")
+    paid = as_text(data.get("financial_status"), "financial_status") in _PAID_STATES
+    fulfilled = as_text(data.get("fulfillment_status"), "fulfillment_status") == "fulfilled"
+    if cancelled:
+        status = "cancelled"
+    elif paid:
+        status = "completed" if fulfilled else "paid"
+    else:
+        status = "created"
+    paid_at = (as_timestamp(data.get("processed_at"), "processed_at") or created) if paid else None
+    completed_at = _completed_at(data, updated) if status == "completed" else None
+    lines = [
+        _line(item, currency, join("line_items", i)) for i, item in enumerate(_items(data, "line_items"))
+    ]
+    return {
+        "platform": ShopifyAdapter.identifier,
+        "external_id": external_id,
+        "status": status,
+        "currency": currency,
+        "channel": _clip(as_text(data.get("source_name"), "source_name"), 64) or "web",
+        "ref_code": _ref_code(data),
+        "buyer": _buyer(data),
+        "lines": lines,
+        "placed_at": iso(created),
+        "updated_at": iso(updated),
+        "paid_at": iso(paid_at),
+        "completed_at": iso(completed_at),
+        "cancelled_at": iso(cancelled),
+    }
+
+
+def _completed_at(data: dict, updated: datetime) -> datetime:
+    latest = None
+    fulfillments = data.get("fulfillments")
+    for i, fulfillment in enumerate(
+        as_list(fulfillments, "fulfillments") if fulfillments is not None else ()
+    ):
+        path = join("fulfillments", i)
+        fulfillment = as_dict(fulfillment, path)
+        if fulfillment.get("status") in _FAILED_FULFILLMENTS:
+            continue
+        created = as_timestamp(fulfillment.get("created_at"), join(path, "created_at"))
+        if created is not None and (latest is None or created > latest):
+            latest = created
+    return latest or updated
+
+
+def _line(item, currency: str, path: str) -> dict:
+    item = as_dict(item, path)
+    external_id = as_id(child(item, "id", path), join(path, "id"))
+    product_key = next((k for k in ("product_id", "variant_id") if item.get(k) is not None), "id")
+    quantity = as_int(child(item, "quantity", path), join(path, "quantity"))
+    if quantity < 1:
+        raise PayloadError(f"{join(path, 'quantity')} must be at least 1", join(path, "quantity"))
+    unit_price = as_amount(child(item, "price", path), currency, join(path, "price"))
+    discount, discount_path = _discount(item, currency, path)
+    if discount > unit_price * quantity:
+        raise PayloadError(f"{discount_path} exceeds the line's gross amount", discount_path)
+    return {
+        "external_id": external_id,
+        "product_id": as_id(item[product_key], join(path, product_key)),
+        "sku": _clip(as_text(item.get("sku"), join(path, "sku"))),
+        "category": _clip(as_text(item.get("product_type"), join(path, "product_type"))),
+        "quantity": quantity,
+        "unit_price": unit_price,
+        "discount": discount,
+        "paid_amount": unit_price * quantity - discount,
+    }
+
+
+def _discount(item: dict, currency: str, path: str) -> tuple[int, str]:
+    allocations = item.get("discount_allocations")
+    if allocations is not None:
+        base = join(path, "discount_allocations")
+        total = 0
+        for i, allocation in enumerate(as_list(allocations, base)):
+            at = join(base, i)
+            total += as_amount(child(as_dict(allocation, at), "amount", at), currency, join(at, "amount"))
+        return total, base
+    at = join(path, "total_discount")
+    raw = item.get("total_discount")
+    return (0 if raw is None else as_amount(raw, currency, at)), at
+
+
+def _ref_code(data: dict) -> str | None:
+    notes = data.get("note_attributes")
+    for note in notes if isinstance(notes, list) else ():
+        name = note.get("name") if isinstance(note, dict) else None
+        if isinstance(name, str) and name.strip().lower() == "ref":
+            code = _clean_ref(note.get("value"))
+            if code:
+                return code
+    site = data.get("landing_site")
+    if not isinstance(site, str):
+        return None
+    try:
+        values = parse_qs(urlsplit(site).query).get("ref", ())
+    except ValueError:
+        return None
+    return next((code for code in map(_clean_ref, values) if code), None)
+
+
+def _clean_ref(value) -> str | None:
+    if not isinstance(value, str):
+        return None
+    value = value.strip()
+    return value if 0 < len(value) <= _MAX_REF_CODE else None
+
+
+def _buyer(data: dict) -> dict:
+    raw_customer = data.get("customer")
+    customer = as_dict(raw_customer, "customer") if raw_customer is not None else {}
+    email = (
+        as_text(customer.get("email"), "customer.email")
+        or as_text(data.get("email"), "email")
+        or as_text(data.get("contact_email"), "contact_email")
+    )
+    email = email.lower() if email else None
+    phone = as_text(customer.get("phone"), "customer.phone") or as_text(data.get("phone"), "phone")
+    if customer:
+        external_id = as_id(child(customer, "id", "customer"), "customer.id")
+    elif email:
+        external_id = "email:" + sha256_hex(email)
+    else:
+        raise PayloadError("the order has neither a customer nor an email", "customer")
+    raw_details = data.get("client_details")
+    details = as_dict(raw_details, "client_details") if raw_details is not None else {}
+    ip = as_text(data.get("browser_ip"), "browser_ip") or as_text(
+        details.get("browser_ip"), "client_details.browser_ip"
+    )
+    device = as_text(details.get("session_hash"), "client_details.session_hash") or as_text(
+        details.get("user_agent"), "client_details.user_agent"
+    )
+    return {
+        "external_id": external_id,
+        "phone_hash": sha256_hex(phone) if phone else None,
+        "email_hash": sha256_hex(email) if email else None,
+        "ip": _clip(ip),
+        "device": _clip(device),
+    }
+
+
+def _refund(data: dict) -> dict:
+    external_id = as_id(child(data, "id"), "id")
+    order_external_id = as_id(child(data, "order_id"), "order_id")
+    items = _items(data, "refund_line_items")
+    currency = _refund_currency(data, items)
+    created = as_timestamp(data.get("processed_at"), "processed_at") or as_timestamp(
+        child(data, "created_at"), "created_at"
+    )
+    return {
+        "platform": ShopifyAdapter.identifier,
+        "external_id": external_id,
+        "order_external_id": order_external_id,
+        "currency": currency,
+        "lines": [_refund_line(item, currency, join("refund_line_items", i)) for i, item in enumerate(items)],
+        "created_at": iso(created),
+    }
+
+
+def _dig(node, *keys):
+    for key in keys:
+        if isinstance(key, int):
+            node = node[key] if isinstance(node, list) and len(node) > key else None
+        else:
+            node = node.get(key) if isinstance(node, dict) else None
+    return node
+
+
+def _refund_currency(data: dict, items: list) -> str:
+    path = "refund_line_items.0.subtotal_set.shop_money.currency_code"
+    code = _dig(items, 0, "subtotal_set", "shop_money", "currency_code")
+    if code is not None:
+        return as_currency(code, path)
+    code = _dig(data, "transactions", 0, "currency")
+    if code is not None:
+        return as_currency(code, "transactions.0.currency")
+    raise PayloadError("the refund's currency is unknown", path)
+
+
+def _refund_line(item, currency: str, path: str) -> dict:
+    item = as_dict(item, path)
+    line_external_id = as_id(child(item, "line_item_id", path), join(path, "line_item_id"))
+    quantity = as_int(child(item, "quantity", path), join(path, "quantity"))
+    if quantity < 0:
+        raise PayloadError(f"{join(path, 'quantity')} must not be negative", join(path, "quantity"))
+    subtotal = as_dict(child(item, "subtotal_set", path), join(path, "subtotal_set"))
+    money_path = join(path, "subtotal_set.shop_money")
+    shop_money = as_dict(child(subtotal, "shop_money", join(path, "subtotal_set")), money_path)
+    code = shop_money.get("currency_code")
+    if code is not None and as_currency(code, join(money_path, "currency_code")) != currency:
+        raise PayloadError("refund lines in different currencies", join(money_path, "currency_code"))
+    return {
+        "line_external_id": line_external_id,
+        "quantity": quantity,
+        "amount": as_amount(child(shop_money, "amount", money_path), currency, join(money_path, "amount")),
+    }

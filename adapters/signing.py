@@ -1,0 +1,29 @@
+"""Signatures as each platform computes them, for verification and for signing test traffic.
+
+Tests, the demo and the benchmark sign the exact bytes they send with these helpers; the
+adapters verify with the same functions, so there is one definition per platform.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+
+
+def _key(secret: str | bytes) -> bytes:
+    return secret if isinstance(secret, bytes) else secret.encode("utf-8")
+
+
+def sign_shopify(body: bytes, secret: str | bytes) -> str:
+    """Compute Shopify's ``X-Shopify-Hmac-Sha256`` value for ``body``.
+
+    Args:
+        body: The raw request body, byte for byte as sent.
+        secret: The app's client secret.
+
+    Returns:
+        ``base64(HMAC-SHA256(key=secret, msg=body))`` as an ASCII string.
+    """
+    digest = hmac.new(_key(secret), bytes(body), hashlib.sha256).digest()
+    return base64.b64encode(digest).decode("ascii")

@@ -1,0 +1,1 @@
+"""The JSON API under ``/api/v1`` (flask-smorest), documented at ``/api/v1/openapi.json``."""

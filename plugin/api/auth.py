@@ -1,0 +1,29 @@
+"""Per-shop API-key authentication for the JSON API."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+
+from flask import request
+
+from .. import shops
+from ..runtime import current
+
+SECURITY = [{"ApiKey": []}]
+SECURITY_SCHEME = {"type": "apiKey", "in": "header", "name": "X-Api-Key"}
+
+
+def presented_key() -> str | None:
+    """The key from ``X-Api-Key`` or ``Authorization: Bearer <key>``."""
+    key = request.headers.get("X-Api-Key")
+    if key:
+        return key
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    return token if scheme.lower() == "bearer" and token else None
+
+
+@contextmanager
+def shop_session(shop_id: int):
+    """One transaction plus the shop the caller's key authenticates (401 otherwise)."""
+    with current().database.transaction() as session:
+        yield session, shops.authenticate(session, shop_id, presented_key())

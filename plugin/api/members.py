@@ -1,0 +1,96 @@
+"""Members, distributors, bindings, balances and ledger entries of one shop."""
+
+from __future__ import annotations
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from sqlalchemy import select
+
+from .. import bindings, ledger, members
+from ..errors import NotFound
+from ..models import Account, LedgerEntry, LedgerTransaction
+from . import schemas
+from .auth import SECURITY, shop_session
+
+blueprint = Blueprint("members", __name__, url_prefix="/api/v1/shops/<int:shop_id>",
+                      description="Members, distributors, bindings, balances and ledger")
+
+
+@blueprint.route("/members")
+class Members(MethodView):
+    @blueprint.arguments(schemas.MemberIn)
+    @blueprint.response(201, schemas.MemberOut)
+    @blueprint.doc(security=SECURITY)
+    def post(self, data, shop_id):
+        """Find or create the member behind a platform identity."""
+        with shop_session(shop_id) as (session, _shop):
+            member = members.member_for_identity(session, shop_id, data["platform"], data["external_id"])
+            return {"member_id": member.id}
+
+
+@blueprint.route("/distributors")
+class Distributors(MethodView):
+    @blueprint.arguments(schemas.DistributorIn)
+    @blueprint.response(201, schemas.DistributorOut)
+    @blueprint.doc(security=SECURITY)
+    def post(self, data, shop_id):
+        """Approve a member as a distributor and give them an invite code (no fee, ever)."""
+        with shop_session(shop_id) as (session, _shop):
+            return members.make_distributor(session, shop_id, data["member_id"], level=data["level"],
+                                            invite_code=data["invite_code"], actor="api")
+
+
+@blueprint.route("/bindings")
+class Bindings(MethodView):
+    @blueprint.arguments(schemas.BindingIn)
+    @blueprint.response(201, schemas.BindingOut)
+    @blueprint.doc(security=SECURITY)
+    def post(self, data, shop_id):
+        """Bind a member under the owner of an invite code (first binding wins)."""
+        with shop_session(shop_id) as (session, _shop):
+            return bindings.bind(session, shop_id, data["member_id"], data["invite_code"],
+                                 source=data["source"], actor="api")
+
+
+@blueprint.route("/members/<int:member_id>/binding")
+@blueprint.response(200, schemas.BindingOut)
+@blueprint.doc(security=SECURITY)
+def get_binding(shop_id, member_id):
+    """Who invited this member, and their precomputed ancestors."""
+    with shop_session(shop_id) as (session, _shop):
+        members.get_member(session, shop_id, member_id)
+        binding = bindings.binding_of(session, member_id)
+        if binding is None:
+            raise NotFound(f"member {member_id} is not bound", "member_id")
+        return binding
+
+
+@blueprint.route("/members/<int:member_id>/balances")
+@blueprint.response(200, schemas.BalancesOut)
+@blueprint.doc(security=SECURITY)
+def get_balances(shop_id, member_id):
+    """Balances per account, in minor units, derived from the ledger entries."""
+    with shop_session(shop_id) as (session, shop):
+        members.get_member(session, shop_id, member_id)
+        return {"member_id": member_id, "currency": shop.currency,
+                "balances": ledger.member_balances(session, shop_id, member_id, shop.currency)}
+
+
+@blueprint.route("/members/<int:member_id>/ledger")
+@blueprint.arguments(schemas.LedgerQuery, location="query")
+@blueprint.response(200, schemas.LedgerEntryOut(many=True))
+@blueprint.doc(security=SECURITY)
+def get_ledger(query, shop_id, member_id):
+    """The member's ledger entries, newest first (page with ``before_id``)."""
+    with shop_session(shop_id) as (session, _shop):
+        members.get_member(session, shop_id, member_id)
+        statement = (select(LedgerEntry, Account.kind, LedgerTransaction)
+                     .join(Account, Account.id == LedgerEntry.account_id)
+                     .join(LedgerTransaction, LedgerTransaction.id == LedgerEntry.transaction_id)
+                     .where(Account.shop_id == shop_id, Account.member_id == member_id)
+                     .order_by(LedgerEntry.id.desc()).limit(query["limit"]))
+        if query["before_id"] is not None:
+            statement = statement.where(LedgerEntry.id < query["before_id"])
+        return [{"id": entry.id, "transaction_id": txn.id, "kind": txn.kind, "account": kind,
+                 "amount": entry.amount, "currency": entry.currency, "posted_at": txn.posted_at, "memo": txn.memo}
+                for entry, kind, txn in session.execute(statement)]

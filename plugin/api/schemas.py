@@ -1,0 +1,103 @@
+"""Request and response schemas of the JSON API."""
+
+from marshmallow import Schema, fields, validate
+
+from ..bindings import SOURCES
+
+
+class MemberIn(Schema):
+    platform = fields.String(required=True, validate=validate.Length(min=1, max=32))
+    external_id = fields.String(required=True, validate=validate.Length(min=1, max=128))
+
+
+class MemberOut(Schema):
+    member_id = fields.Integer()
+
+
+class DistributorIn(Schema):
+    member_id = fields.Integer(required=True, strict=True)
+    level = fields.String(load_default="B", validate=validate.Length(min=1, max=16))
+    invite_code = fields.String(load_default=None, validate=validate.Regexp(r"^[A-Za-z0-9-]{4,64}$"))
+
+
+class DistributorOut(Schema):
+    member_id = fields.Integer()
+    level = fields.String()
+    status = fields.String()
+    invite_code = fields.String()
+
+
+class BindingIn(Schema):
+    member_id = fields.Integer(required=True, strict=True)
+    invite_code = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    source = fields.String(load_default="invite_code", validate=validate.OneOf(SOURCES))
+
+
+class BindingOut(Schema):
+    member_id = fields.Integer()
+    inviter_id = fields.Integer(attribute="tier1_id")
+    ancestors = fields.Method("get_ancestors")
+    source = fields.String()
+    source_ref = fields.String()
+    bound_at = fields.DateTime()
+
+    def get_ancestors(self, binding):
+        return [a for a in (binding.tier1_id, binding.tier2_id, binding.tier3_id) if a is not None]
+
+
+class BalancesOut(Schema):
+    member_id = fields.Integer()
+    currency = fields.String()
+    balances = fields.Dict(keys=fields.String(), values=fields.Integer(),
+                           metadata={"description": "integer minor units per account"})
+
+
+class LedgerQuery(Schema):
+    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
+    before_id = fields.Integer(load_default=None)
+
+
+class LedgerEntryOut(Schema):
+    id = fields.Integer()
+    transaction_id = fields.Integer()
+    kind = fields.String()
+    account = fields.String()
+    amount = fields.Integer(metadata={"description": "minor units; positive debits the account"})
+    currency = fields.String()
+    posted_at = fields.DateTime()
+    memo = fields.String()
+
+
+class CommissionOut(Schema):
+    id = fields.Integer()
+    line = fields.String()
+    beneficiary_id = fields.Integer()
+    tier = fields.Integer()
+    amount = fields.Integer()
+    reversed = fields.Integer()
+    status = fields.String()
+    rule_version = fields.Integer()
+    settle_after = fields.DateTime(allow_none=True)
+    explanation = fields.List(fields.Dict())
+
+
+class OrderLineOut(Schema):
+    external_id = fields.String()
+    product_id = fields.String()
+    sku = fields.String(allow_none=True)
+    quantity = fields.Integer()
+    paid_amount = fields.Integer()
+    refunded_amount = fields.Integer()
+
+
+class OrderOut(Schema):
+    external_id = fields.String()
+    status = fields.String()
+    currency = fields.String()
+    buyer_member_id = fields.Integer(allow_none=True)
+    paid_total = fields.Integer()
+    refunded_total = fields.Integer()
+    paid_at = fields.DateTime(allow_none=True)
+    completed_at = fields.DateTime(allow_none=True)
+    lines = fields.List(fields.Nested(OrderLineOut))
+    commissions = fields.List(fields.Nested(CommissionOut))

@@ -1,0 +1,159 @@
+"""Commissions: priced by the shop's active rules when an order is paid, reversed in
+proportion to refunds, and posted to the ledger exactly once per step.
+
+Compliance lives here: at most ``shop.tier_depth`` (never more than 3) ancestors earn, only
+approved distributors earn, the buyer never earns from their own purchase, and amounts come
+only from what was really paid (refunds take back the same share of each commission).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+import rules
+from adapters.money import round_half_up
+
+from . import audit, ledger
+from .bindings import binding_of
+from .members import is_earning
+from .models import AccountKind, Commission, CommissionStatus, Order, OrderLine, Shop
+from .shops import MAX_TIER_DEPTH, active_rules
+
+OPEN = (CommissionStatus.PENDING, CommissionStatus.AVAILABLE)
+
+
+def commissions_of(session: Session, order_id: int, *, lock: bool = False) -> list[Commission]:
+    query = select(Commission).where(Commission.order_id == order_id).order_by(Commission.id)
+    if lock:
+        query = query.with_for_update()
+    return list(session.scalars(query))
+
+
+def _facts(order: Order, line: OrderLine, tier: int, level: str) -> rules.LineFacts:
+    return rules.LineFacts(tier=tier, level=level, product_id=line.product_id, sku=line.sku,
+                           category=line.category, channel=order.channel, quantity=line.quantity,
+                           line_paid_amount=line.paid_amount, order_paid_amount=order.paid_total,
+                           currency=order.currency, order_time=order.paid_at or order.placed_at)
+
+
+def accrue(session: Session, shop: Shop, order: Order) -> list[Commission]:
+    """Create the pending commissions of a paid order (skipping any that exist already)."""
+    if order.buyer_member_id is None:
+        return []
+    binding = binding_of(session, order.buyer_member_id)
+    if binding is None:
+        return []
+    rule_set = active_rules(session, shop)
+    existing = {(c.order_line_id, c.tier) for c in commissions_of(session, order.id)}
+    expense = ledger.shop_account(session, shop.id, AccountKind.COMMISSION_EXPENSE, order.currency)
+    created = []
+    for tier in range(1, min(shop.tier_depth, MAX_TIER_DEPTH) + 1):
+        beneficiary_id = binding.ancestor(tier)
+        if beneficiary_id is None:
+            break
+        distributor = is_earning(session, beneficiary_id)
+        if beneficiary_id == order.buyer_member_id or distributor is None:
+            continue  # self-purchase earns nothing; neither does a suspended distributor
+        for line in order.lines:
+            if (line.id, tier) in existing:
+                continue
+            pricing = rules.price_line(rule_set.document, _facts(order, line, tier, distributor.level))
+            if pricing.amount <= 0:
+                continue
+            commission = Commission(shop_id=shop.id, order_id=order.id, order_line_id=line.id,
+                                    beneficiary_id=beneficiary_id, tier=tier, currency=order.currency,
+                                    amount=pricing.amount, rule_version=rule_set.version,
+                                    explanation=pricing.explanation, settle_after=settle_after(shop, order))
+            session.add(commission)
+            session.flush()
+            pending = ledger.account(session, shop.id, beneficiary_id, AccountKind.PENDING, order.currency)
+            ledger.post(session, shop.id, f"accrue:{commission.id}", "accrue",
+                        [ledger.debit(expense, pricing.amount), ledger.credit(pending, pricing.amount)],
+                        memo=f"order {order.external_id} line {line.external_id} tier {tier}")
+            audit.record(session, shop.id, "commission.accrued", "commission", commission.id,
+                         order=order.external_id, tier=tier, beneficiary_id=beneficiary_id,
+                         amount=pricing.amount, rule_version=rule_set.version)
+            created.append(commission)
+    return created
+
+
+def settle_after(shop: Shop, order: Order) -> datetime | None:
+    """When the after-sales window of a completed order closes."""
+    if order.completed_at is None:
+        return None
+    return order.completed_at + timedelta(days=shop.after_sales_days)
+
+
+def reverse_for_refunds(session: Session, shop: Shop, order: Order) -> int:
+    """Take back from each commission the share of its line that has been refunded.
+
+    The cumulative reversal of a commission is ``round_half_up(amount * refunded / paid)``, so
+    several partial refunds add up to exactly the whole commission when the whole line is
+    refunded. Returns the total reversed by this call.
+    """
+    lines = {line.id: line for line in order.lines}
+    total = 0
+    for commission in commissions_of(session, order.id, lock=True):
+        line = lines[commission.order_line_id]
+        if commission.status not in OPEN or line.paid_amount == 0:
+            continue
+        share = Decimal(min(line.refunded_amount, line.paid_amount)) / Decimal(line.paid_amount)
+        target = min(commission.amount, round_half_up(Decimal(commission.amount) * share))
+        delta = target - commission.reversed
+        if delta <= 0:
+            continue
+        if commission.status == CommissionStatus.PENDING:
+            _cancel_pending(session, shop, commission, delta, target)
+        else:
+            _claw_back(session, shop, commission, delta, target)
+        commission.reversed = target
+        if commission.reversed == commission.amount:
+            commission.status = (CommissionStatus.CANCELLED if commission.status == CommissionStatus.PENDING
+                                 else CommissionStatus.CLAWED_BACK)
+        audit.record(session, shop.id, "commission.reversed", "commission", commission.id,
+                     order=order.external_id, amount=delta, reversed_total=target, status=commission.status)
+        total += delta
+    return total
+
+
+def _cancel_pending(session, shop, commission, delta, target):
+    pending = ledger.account(session, shop.id, commission.beneficiary_id, AccountKind.PENDING, commission.currency)
+    expense = ledger.shop_account(session, shop.id, AccountKind.COMMISSION_EXPENSE, commission.currency)
+    ledger.post(session, shop.id, f"reverse:{commission.id}:{target}", "cancel",
+                [ledger.debit(pending, delta), ledger.credit(expense, delta)],
+                memo="refund before settlement")
+
+
+def _claw_back(session, shop, commission, delta, target):
+    """Take ``delta`` back from available; what is not there becomes arrears."""
+    member, currency = commission.beneficiary_id, commission.currency
+    available = ledger.account(session, shop.id, member, AccountKind.AVAILABLE, currency, lock=True)
+    arrears = ledger.account(session, shop.id, member, AccountKind.ARREARS, currency)
+    expense = ledger.shop_account(session, shop.id, AccountKind.COMMISSION_EXPENSE, currency)
+    from_available = min(max(ledger.balance(session, available), 0), delta)
+    ledger.post(session, shop.id, f"reverse:{commission.id}:{target}", "clawback",
+                [ledger.debit(available, from_available), ledger.debit(arrears, delta - from_available),
+                 ledger.credit(expense, delta)],
+                memo="refund after settlement")
+
+
+def settle(session: Session, shop: Shop, commission: Commission) -> int:
+    """Move a due pending commission to available, repaying arrears first. Returns the amount."""
+    remaining = commission.remaining
+    member, currency = commission.beneficiary_id, commission.currency
+    pending = ledger.account(session, shop.id, member, AccountKind.PENDING, currency)
+    available = ledger.account(session, shop.id, member, AccountKind.AVAILABLE, currency, lock=True)
+    arrears = ledger.account(session, shop.id, member, AccountKind.ARREARS, currency)
+    repay = min(max(ledger.balance(session, arrears), 0), remaining)
+    ledger.post(session, shop.id, f"settle:{commission.id}", "settle",
+                [ledger.debit(pending, remaining), ledger.credit(arrears, repay),
+                 ledger.credit(available, remaining - repay)],
+                memo="after-sales window passed")
+    commission.status = CommissionStatus.AVAILABLE
+    audit.record(session, shop.id, "commission.settled", "commission", commission.id, amount=remaining,
+                 arrears_repaid=repay)
+    return remaining

@@ -1,0 +1,36 @@
+"""Job functions (RQ imports them by dotted path) and the periodic sweeps.
+
+Arguments are ids; each job reads the database as the source of truth and is idempotent.
+"""
+
+from __future__ import annotations
+
+from . import inbox, runtime, settlement
+from .db import utcnow
+from .queues import EVENTS, SETTLEMENT
+
+
+def process_inbox_event(event_id: int) -> str:
+    return inbox.process(runtime.current().database, event_id)
+
+
+def enqueue_inbox_event(event_id: int) -> bool:
+    return runtime.current().queue.enqueue(process_inbox_event, event_id, job_id=f"inbox-{event_id}",
+                                           queue_name=EVENTS)
+
+
+def inbox_sweep() -> int:
+    """Re-enqueue events whose job was lost (Redis down, worker killed) or whose retry is due."""
+    ids = inbox.due_for_retry(runtime.current().database, utcnow())
+    for event_id in ids:
+        enqueue_inbox_event(event_id)
+    return len(ids)
+
+
+def settlement_sweep() -> int:
+    return settlement.settle_due(runtime.current().database, utcnow())
+
+
+# (function, queue, seconds between runs): registered with RQ's cron scheduler by
+# ``fenxiao worker`` and run on a timer by the embedded default.
+SWEEPS = ((inbox_sweep, EVENTS, 30), (settlement_sweep, SETTLEMENT, 300))

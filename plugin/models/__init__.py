@@ -1,0 +1,34 @@
+"""SQLAlchemy models. Every table carries ``shop_id``: tenant isolation today, shard key tomorrow."""
+
+from .audit import AuditEvent
+from .commissions import Commission, CommissionStatus
+from .inbox import InboxEvent, InboxStatus
+from .ledger import Account, AccountKind, LedgerEntry, LedgerTransaction
+from .members import Binding, Distributor, DistributorStatus, Member, MemberIdentity
+from .orders import Order, OrderLine, OrderStatus, Refund, RefundLine
+from .shops import RuleSetVersion, Shop, ShopSecret
+
+__all__ = [
+    "Account",
+    "AccountKind",
+    "AuditEvent",
+    "Binding",
+    "Commission",
+    "CommissionStatus",
+    "Distributor",
+    "DistributorStatus",
+    "InboxEvent",
+    "InboxStatus",
+    "LedgerEntry",
+    "LedgerTransaction",
+    "Member",
+    "MemberIdentity",
+    "Order",
+    "OrderLine",
+    "OrderStatus",
+    "Refund",
+    "RefundLine",
+    "RuleSetVersion",
+    "Shop",
+    "ShopSecret",
+]

@@ -1,0 +1,42 @@
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import JSON, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ..db import Base, BigID, UTCDateTime, utcnow
+
+
+class InboxStatus(enum.StrEnum):
+    RECEIVED = "received"  # stored, waiting for (or in) processing
+    PROCESSED = "processed"
+    IGNORED = "ignored"  # a topic we record but do not act on
+    FAILED = "failed"  # will be retried by the sweep after next_attempt_at
+    DEAD = "dead"  # gave up after the maximum attempts; replay by hand
+
+
+class InboxEvent(Base):
+    """One raw webhook delivery, stored exactly once, before anything acts on it."""
+
+    __tablename__ = "inbox_event"
+    __table_args__ = (
+        UniqueConstraint("shop_id", "platform", "event_key"),
+        Index("ix_inbox_pending", "status", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigID, primary_key=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shop.id"))
+    platform: Mapped[str] = mapped_column(String(32))
+    event_key: Mapped[str] = mapped_column(String(200))
+    topic: Mapped[str] = mapped_column(String(100))
+    kind: Mapped[str] = mapped_column(String(16))
+    headers: Mapped[dict] = mapped_column(JSON)
+    body: Mapped[bytes] = mapped_column(LargeBinary)
+    status: Mapped[str] = mapped_column(String(16), default=InboxStatus.RECEIVED)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

@@ -1,0 +1,103 @@
+"""Where jobs run: RQ on Redis in production, a background thread in the embedded default,
+inline in tests and the demo. All three take the same job functions and id-only arguments."""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections.abc import Callable
+
+log = logging.getLogger(__name__)
+
+EVENTS, SETTLEMENT, PAYOUTS = "events", "settlement", "payouts"
+
+
+class InlineQueue:
+    """Runs each job at once in the caller. Deterministic: for tests and the demo."""
+
+    kind = "inline"
+
+    def enqueue(self, func: Callable, *args, job_id: str, queue_name: str = EVENTS) -> bool:
+        func(*args)
+        return True
+
+    def ping(self) -> bool:
+        return True
+
+
+class ThreadQueue:
+    """One daemon thread that runs jobs in order, plus a timer for the periodic sweeps.
+
+    Nothing is lost if the process dies with jobs queued: the inbox sweep finds every event
+    still marked received and enqueues it again.
+    """
+
+    kind = "thread"
+
+    def __init__(self):
+        self._jobs: queue.Queue = queue.Queue()
+        self._thread = threading.Thread(target=self._run, name="fenxiao-jobs", daemon=True)
+        self._thread.start()
+
+    def _run(self):
+        while True:
+            func, args = self._jobs.get()
+            try:
+                func(*args)
+            except Exception:  # noqa: BLE001 - the job records its own failure; keep the thread alive
+                log.exception("in-process job %s failed", getattr(func, "__name__", func))
+            finally:
+                self._jobs.task_done()
+
+    def enqueue(self, func: Callable, *args, job_id: str, queue_name: str = EVENTS) -> bool:
+        self._jobs.put((func, args))
+        return True
+
+    def join(self):
+        self._jobs.join()
+
+    def every(self, seconds: float, func: Callable) -> threading.Event:
+        """Run ``func`` on the job thread every ``seconds`` until the returned event is set."""
+        stop = threading.Event()
+
+        def tick():
+            while not stop.wait(seconds):
+                self.enqueue(func, job_id=f"sweep:{func.__name__}")
+
+        threading.Thread(target=tick, name=f"fenxiao-every-{func.__name__}", daemon=True).start()
+        return stop
+
+    def ping(self) -> bool:
+        return self._thread.is_alive()
+
+
+class RQQueue:
+    """RQ queues on Redis. ``enqueue`` never raises: if Redis is down the event stays stored
+    as received and the inbox sweep enqueues it once Redis is back."""
+
+    kind = "rq"
+
+    def __init__(self, redis_url: str):
+        from redis import Redis
+
+        self.connection = Redis.from_url(redis_url, socket_timeout=2, socket_connect_timeout=2)
+
+    def queue(self, name: str):
+        from rq import Queue
+
+        return Queue(name, connection=self.connection)
+
+    def enqueue(self, func: Callable, *args, job_id: str, queue_name: str = EVENTS) -> bool:
+        try:
+            self.queue(queue_name).enqueue(func, *args, job_id=job_id, result_ttl=600, failure_ttl=86400)
+            return True
+        except Exception as exc:  # noqa: BLE001 - redis down: the sweep will pick the work up
+            log.warning("could not enqueue %s (%s); the inbox sweep will retry", job_id, exc)
+            return False
+
+    def ping(self) -> bool:
+        try:
+            return bool(self.connection.ping())
+        except Exception:  # noqa: BLE001
+            return False

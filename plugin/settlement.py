@@ -1,0 +1,52 @@
+"""The settlement sweep: pending commissions whose after-sales window has passed become
+available. Reads the database as the source of truth, so running it twice at once, or after a
+lost job, settles each commission exactly once (row lock + status check + ledger key)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from sqlalchemy import func, select
+
+from . import commissions
+from .db import Database
+from .models import Commission, CommissionStatus, Order, OrderStatus, Shop
+
+SETTLEABLE_ORDERS = (OrderStatus.COMPLETED, OrderStatus.REFUNDED)
+
+
+def _due(now: datetime):
+    return (select(Commission.id).join(Order, Order.id == Commission.order_id)
+            .where(Commission.status == CommissionStatus.PENDING, Commission.settle_after <= now,
+                   Order.status.in_(SETTLEABLE_ORDERS)))
+
+
+def count_due(database: Database, now: datetime) -> int:
+    with database.transaction() as session:
+        return session.scalar(select(func.count()).select_from(_due(now).subquery()))
+
+
+def settle_due(database: Database, now: datetime, *, batch: int = 500,
+               progress: Callable[[int], None] | None = None) -> int:
+    """Settle every commission due at ``now``, one short transaction per commission.
+
+    Returns:
+        How many commissions this call settled.
+    """
+    settled, last_id = 0, 0
+    while True:
+        with database.transaction() as session:
+            ids = list(session.scalars(_due(now).where(Commission.id > last_id).order_by(Commission.id).limit(batch)))
+        if not ids:
+            return settled
+        for commission_id in ids:
+            with database.transaction() as session:
+                commission = session.scalar(select(Commission).where(Commission.id == commission_id)
+                                            .with_for_update())
+                if commission.status == CommissionStatus.PENDING and commission.remaining > 0:
+                    commissions.settle(session, session.get(Shop, commission.shop_id), commission)
+                    settled += 1
+            if progress:
+                progress(1)
+        last_id = ids[-1]

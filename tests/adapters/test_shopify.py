@@ -1,0 +1,582 @@
+import base64
+import copy
+import hashlib
+import hmac
+import json
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from werkzeug.datastructures import Headers
+
+from adapters.base import KIND_IGNORED, KIND_ORDER, KIND_REFUND, Delivery
+from adapters.errors import PayloadError, SignatureError
+from adapters.schema import Buyer, Order, OrderLine, Refund, RefundLine
+from adapters.shopify import REQUIRED_HEADERS, ShopifyAdapter
+from adapters.signing import sign_shopify
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "shopify"
+SECRET = "shpss_current"
+OLD_SECRET = "shpss_previous"
+CST = timezone(timedelta(hours=8))
+ADAPTER = ShopifyAdapter()
+
+
+def raw(name):
+    return (FIXTURES / name).read_bytes()
+
+
+def payload(name):
+    return json.loads(raw(name))
+
+
+def encode(data):
+    return json.dumps(data).encode("utf-8")
+
+
+def headers_for(body, topic="orders/paid", secret=SECRET):
+    headers = {k: v for k, v in json.loads(raw("headers.json")).items() if not k.startswith("_")}
+    headers["X-Shopify-Topic"] = topic
+    headers["X-Shopify-Hmac-Sha256"] = sign_shopify(body, secret)
+    return headers
+
+
+def normalize(body, topic="orders/paid"):
+    body = body if isinstance(body, bytes) else encode(body)
+    return ADAPTER.normalize(ADAPTER.describe(headers_for(body, topic), body), body)
+
+
+def payload_error(body, topic="orders/paid"):
+    with pytest.raises(PayloadError) as info:
+        normalize(body, topic)
+    return info.value.field
+
+
+def outcome(data, topic):
+    try:
+        return normalize(data, topic)
+    except PayloadError as error:
+        return error
+
+
+def sha(text):
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+# verify
+
+
+def test_sign_shopify_is_base64_hmac_sha256_of_raw_body():
+    body = raw("orders_paid.json")
+    expected = base64.b64encode(hmac.new(SECRET.encode(), body, hashlib.sha256).digest()).decode()
+    assert sign_shopify(body, SECRET) == expected
+    # HMAC_SHA256("key", "The quick brown fox ...") = f7bc83f4...3cd8, the textbook vector.
+    fox = b"The quick brown fox jumps over the lazy dog"
+    assert sign_shopify(fox, "key") == "97yD9DBThCSxMpjmqm+xQ+9NWaFJRhdZl0edvC0aPNg="
+
+
+def test_verify_accepts_exact_bytes_signed_with_the_secret():
+    body = raw("orders_paid.json")
+    assert ADAPTER.verify(headers_for(body), body, [SECRET]) is None
+
+
+@pytest.mark.parametrize("case", [str.lower, str.upper])
+def test_verify_reads_header_names_case_insensitively(case):
+    body = raw("orders_paid.json")
+    headers = {case(k): v for k, v in headers_for(body).items()}
+    ADAPTER.verify(headers, body, [SECRET])
+    ADAPTER.verify(Headers(headers), body, [SECRET])
+
+
+def test_verify_rejects_a_changed_body():
+    body = raw("orders_paid.json")
+    headers = headers_for(body)
+    with pytest.raises(SignatureError):
+        ADAPTER.verify(headers, body.replace(b"149.00", b"1.00"), [SECRET])
+
+
+def test_verify_rejects_the_wrong_secret_and_no_secrets():
+    body = raw("orders_paid.json")
+    with pytest.raises(SignatureError):
+        ADAPTER.verify(headers_for(body, secret="attacker"), body, [SECRET])
+    with pytest.raises(SignatureError):
+        ADAPTER.verify(headers_for(body), body, [])
+
+
+@pytest.mark.parametrize("value", [None, "", "not base64", "é"])
+def test_verify_rejects_missing_or_garbage_signature(value):
+    body = raw("orders_paid.json")
+    headers = headers_for(body)
+    del headers["X-Shopify-Hmac-Sha256"]
+    if value is not None:
+        headers["X-Shopify-Hmac-Sha256"] = value
+    with pytest.raises(SignatureError) as info:
+        ADAPTER.verify(headers, body, [SECRET])
+    assert info.value.code == "bad_signature"
+
+
+@pytest.mark.parametrize("signer", [OLD_SECRET, SECRET])
+def test_verify_accepts_either_secret_during_rotation(signer):
+    body = raw("refunds_create.json")
+    ADAPTER.verify(headers_for(body, "refunds/create", signer), body, [SECRET, OLD_SECRET])
+
+
+def test_verify_treats_a_bare_string_as_one_secret():
+    body = raw("orders_paid.json")
+    ADAPTER.verify(headers_for(body), body, SECRET)
+    with pytest.raises(SignatureError):
+        ADAPTER.verify(headers_for(body, secret="s"), body, SECRET)
+
+
+# describe
+
+
+def test_describe_reads_the_envelope():
+    body = raw("orders_paid.json")
+    assert ADAPTER.describe(headers_for(body), body) == Delivery(
+        event_key="b54557e4-bdd9-4b37-8a5f-bf7d70bcd043",
+        topic="orders/paid",
+        kind=KIND_ORDER,
+        occurred_at=datetime(2026, 11, 10, 16, 5, 2, tzinfo=UTC),
+    )
+
+
+def test_describe_with_lowercase_header_names():
+    body = raw("orders_paid.json")
+    headers = {k.lower(): v for k, v in headers_for(body).items()}
+    assert ADAPTER.describe(headers, body).event_key == "b54557e4-bdd9-4b37-8a5f-bf7d70bcd043"
+
+
+@pytest.mark.parametrize("name", REQUIRED_HEADERS)
+@pytest.mark.parametrize("value", [None, "", "  "])
+def test_describe_requires_each_sdk_header(name, value):
+    body = raw("orders_paid.json")
+    headers = headers_for(body)
+    del headers[name]
+    if value is not None:
+        headers[name] = value
+    with pytest.raises(PayloadError) as info:
+        ADAPTER.describe(headers, body)
+    assert info.value.field == name
+    assert info.value.to_dict()["code"] == "bad_payload"
+
+
+def test_required_headers_are_the_sdk_five():
+    assert REQUIRED_HEADERS == (
+        "X-Shopify-Hmac-Sha256",
+        "X-Shopify-Topic",
+        "X-Shopify-Shop-Domain",
+        "X-Shopify-API-Version",
+        "X-Shopify-Webhook-Id",
+    )
+
+
+@pytest.mark.parametrize("value", ["yesterday", "2026-11-10T16:05:02", None])
+def test_describe_leaves_occurred_at_empty_when_unusable(value):
+    body = raw("orders_paid.json")
+    headers = headers_for(body)
+    del headers["X-Shopify-Triggered-At"]
+    if value is not None:
+        headers["X-Shopify-Triggered-At"] = value
+    assert ADAPTER.describe(headers, body).occurred_at is None
+
+
+@pytest.mark.parametrize(
+    ("topic", "kind"),
+    [
+        ("orders/create", KIND_ORDER),
+        ("orders/paid", KIND_ORDER),
+        ("orders/fulfilled", KIND_ORDER),
+        ("orders/partially_fulfilled", KIND_ORDER),
+        ("orders/cancelled", KIND_ORDER),
+        ("orders/updated", KIND_ORDER),
+        ("orders/edited", KIND_IGNORED),
+        ("refunds/create", KIND_REFUND),
+        ("products/update", KIND_IGNORED),
+        ("app/uninstalled", KIND_IGNORED),
+    ],
+)
+def test_topic_kinds(topic, kind):
+    body = raw("orders_paid.json")
+    assert ADAPTER.describe(headers_for(body, topic), body).kind == kind
+
+
+def test_unknown_topic_is_ignored_and_not_normalized():
+    body = b'{"id": 1}'
+    delivery = ADAPTER.describe(headers_for(body, "products/update"), body)
+    assert delivery.kind == KIND_IGNORED
+    assert ADAPTER.normalize(delivery, body) is None
+
+
+@pytest.mark.parametrize("body", [b"", b"{", b"[]", b'"x"', b"null", b"\xff\xfe", b"[" * 100000])
+def test_describe_requires_a_json_object_body(body):
+    with pytest.raises(PayloadError) as info:
+        ADAPTER.describe(headers_for(body), body)
+    assert info.value.field == "body"
+
+
+def test_acknowledgement():
+    assert ADAPTER.acknowledgement() == {"ok": True}
+
+
+# normalize: the sample purchase
+
+TEE = OrderLine("487817672276298554", "788032119674292922", "TEE-WHITE-M", None, 2, 14900, 0, 29800)
+CAP = OrderLine("487817672276298555", "788032119674292923", "CAP-BLK", None, 1, 12000, 2000, 10000)
+BUYER_C = Buyer(
+    external_id="115310627314723954",
+    phone_hash=sha("+8613700000003"),
+    email_hash=sha("buyer.c@example.com"),
+    ip="203.0.113.7",
+    device="9ad3c1",
+)
+
+
+def test_normalize_orders_paid():
+    order = normalize(raw("orders_paid.json"))
+    assert order == Order(
+        platform="shopify",
+        external_id="820982911946154508",
+        status="paid",
+        currency="CNY",
+        channel="web",
+        ref_code="INV-B7K2",
+        buyer=BUYER_C,
+        lines=(TEE, CAP),
+        placed_at=datetime(2026, 11, 11, 0, 5, 0, tzinfo=CST),
+        updated_at=datetime(2026, 11, 11, 0, 5, 2, tzinfo=CST),
+        paid_at=datetime(2026, 11, 11, 0, 5, 2, tzinfo=CST),
+    )
+    assert order.paid_total == 39800
+    assert order.placed_at.utcoffset() == timedelta(hours=8)
+
+
+def test_normalize_orders_fulfilled_is_completed():
+    order = normalize(raw("orders_fulfilled.json"), "orders/fulfilled")
+    assert order.status == "completed"
+    assert order.completed_at == datetime(2026, 11, 13, 10, 0, tzinfo=CST)
+    assert order.paid_at == datetime(2026, 11, 11, 0, 5, 2, tzinfo=CST)
+    assert order.lines == (TEE, CAP)
+    assert order.paid_total == 39800
+
+
+def test_completed_at_is_the_latest_successful_fulfillment_else_updated_at():
+    data = payload("orders_fulfilled.json")
+    data["fulfillments"] = [
+        {"status": "success", "created_at": "2026-11-12T10:00:00+08:00"},
+        {"status": "cancelled", "created_at": "2026-11-20T10:00:00+08:00"},
+        {"status": "success", "created_at": "2026-11-12T03:00:00Z"},
+    ]
+    assert normalize(data).completed_at == datetime(2026, 11, 12, 3, 0, tzinfo=UTC)
+    data["fulfillments"] = []
+    assert normalize(data).completed_at == datetime(2026, 11, 13, 10, 0, tzinfo=CST)
+
+
+def test_normalize_refunds_create():
+    refund = normalize(raw("refunds_create.json"), "refunds/create")
+    assert refund == Refund(
+        platform="shopify",
+        external_id="890088186047892319",
+        order_external_id="820982911946154508",
+        currency="CNY",
+        lines=(RefundLine("487817672276298554", 1, 14900),),
+        created_at=datetime(2026, 11, 15, 9, 30, tzinfo=CST),
+    )
+    assert refund.total == 14900
+
+
+def test_refund_never_reads_the_float_subtotal():
+    data = payload("refunds_create.json")
+    data["refund_line_items"][0]["subtotal"] = 0.1
+    del data["refund_line_items"][0]["total_tax"]
+    assert normalize(data, "refunds/create").lines == (RefundLine("487817672276298554", 1, 14900),)
+
+
+def test_refund_currency_falls_back_to_the_transaction():
+    data = payload("refunds_create.json")
+    del data["refund_line_items"][0]["subtotal_set"]["shop_money"]["currency_code"]
+    assert normalize(data, "refunds/create").currency == "CNY"
+    data["transactions"] = []
+    assert (
+        payload_error(data, "refunds/create") == "refund_line_items.0.subtotal_set.shop_money.currency_code"
+    )
+
+
+def test_refund_lines_in_another_currency_rejected():
+    data = payload("refunds_create.json")
+    second = copy.deepcopy(data["refund_line_items"][0])
+    second["subtotal_set"]["shop_money"]["currency_code"] = "USD"
+    data["refund_line_items"].append(second)
+    assert (
+        payload_error(data, "refunds/create") == "refund_line_items.1.subtotal_set.shop_money.currency_code"
+    )
+
+
+# normalize: mapping rules
+
+
+@pytest.mark.parametrize(
+    ("financial", "fulfillment", "cancelled_at", "status"),
+    [
+        ("pending", None, None, "created"),
+        ("authorized", None, None, "created"),
+        ("partially_paid", None, None, "created"),
+        ("partially_paid", "fulfilled", None, "created"),
+        ("paid", None, None, "paid"),
+        ("paid", "partial", None, "paid"),
+        ("partially_refunded", None, None, "paid"),
+        ("refunded", None, None, "paid"),
+        ("paid", "fulfilled", None, "completed"),
+        ("refunded", "fulfilled", None, "completed"),
+        ("pending", "fulfilled", None, "created"),
+        ("paid", "fulfilled", "2026-11-12T00:00:00+08:00", "cancelled"),
+        ("voided", None, "2026-11-12T00:00:00+08:00", "cancelled"),
+    ],
+)
+def test_status_rules(financial, fulfillment, cancelled_at, status):
+    data = payload("orders_paid.json")
+    data.update(financial_status=financial, fulfillment_status=fulfillment, cancelled_at=cancelled_at)
+    order = normalize(data)
+    assert order.status == status
+    assert (order.paid_at is not None) == (financial in ("paid", "partially_refunded", "refunded"))
+    assert (order.completed_at is not None) == (status == "completed")
+
+
+def test_cancelled_at_is_kept():
+    data = payload("orders_paid.json")
+    data["cancelled_at"] = "2026-11-12T00:00:00+08:00"
+    assert normalize(data).cancelled_at == datetime(2026, 11, 12, tzinfo=CST)
+
+
+def test_ref_code_from_landing_site_only():
+    data = payload("orders_paid.json")
+    del data["note_attributes"]
+    data["landing_site"] = "/products/tee?utm_source=wx&ref=LAND-9&ref=LATER"
+    assert normalize(data).ref_code == "LAND-9"
+
+
+def test_ref_code_prefers_note_attributes():
+    data = payload("orders_paid.json")
+    data["note_attributes"] = [{"name": "gift", "value": "yes"}, {"name": "ref", "value": " NOTE-1 "}]
+    data["landing_site"] = "https://shop.example/?ref=LAND-9"
+    assert normalize(data).ref_code == "NOTE-1"
+
+
+@pytest.mark.parametrize(
+    ("notes", "landing_site", "ref_code"),
+    [
+        (None, None, None),
+        ([], "/products/tee", None),
+        ("ref=X", "/?ref=LAND-9", "LAND-9"),
+        ([{"name": "ref", "value": ""}, "junk", {"name": 3}], "/?ref=LAND-9", "LAND-9"),
+        ([{"name": "ref", "value": "X" * 65}], "/?ref=" + "Y" * 65, None),
+        (None, "http://[broken/?ref=X", None),
+        (None, 42, None),
+    ],
+)
+def test_ref_code_is_read_tolerantly(notes, landing_site, ref_code):
+    data = payload("orders_paid.json")
+    data.update(note_attributes=notes, landing_site=landing_site)
+    assert normalize(data).ref_code == ref_code
+
+
+def test_buyer_without_customer_is_keyed_by_email_hash():
+    data = payload("orders_paid.json")
+    del data["customer"], data["browser_ip"]
+    data["email"] = "  Buyer.C@Example.com "
+    data["client_details"] = {"browser_ip": "198.51.100.1", "user_agent": "UA/1"}
+    buyer = normalize(data).buyer
+    assert buyer == Buyer(
+        external_id="email:" + sha("buyer.c@example.com"),
+        phone_hash=None,
+        email_hash=sha("buyer.c@example.com"),
+        ip="198.51.100.1",
+        device="UA/1",
+    )
+
+
+def test_buyer_without_customer_or_email_rejected():
+    data = payload("orders_paid.json")
+    data["customer"] = None
+    assert payload_error(data) == "customer"
+
+
+def test_line_product_falls_back_to_variant_then_line_id_and_reads_product_type():
+    data = payload("orders_paid.json")
+    data["line_items"][0].update(product_id=None, product_type="Apparel", sku="")
+    del data["line_items"][1]["product_id"], data["line_items"][1]["variant_id"]
+    tee, cap = normalize(data).lines
+    assert (tee.product_id, tee.category, tee.sku) == ("642667041472713922", "Apparel", None)
+    assert cap.product_id == "487817672276298555"
+
+
+def test_discount_uses_total_discount_without_allocations():
+    data = payload("orders_paid.json")
+    del data["line_items"][1]["discount_allocations"]
+    data["line_items"][1]["total_discount"] = "25.50"
+    assert normalize(data).lines[1] == CAP.__class__(
+        **{**CAP.__dict__, "discount": 2550, "paid_amount": 9450}
+    )
+
+
+def test_discount_allocations_are_summed():
+    data = payload("orders_paid.json")
+    data["line_items"][0]["discount_allocations"] = [{"amount": "10.00"}, {"amount": "0.50"}]
+    assert normalize(data).lines[0].paid_amount == 29800 - 1050
+
+
+def test_channel_from_source_name():
+    data = payload("orders_paid.json")
+    data["source_name"] = "pos"
+    assert normalize(data).channel == "pos"
+    data["source_name"] = None
+    assert normalize(data).channel == "web"
+
+
+# normalize: malformed payloads
+
+
+@pytest.mark.parametrize(
+    ("mutate", "field"),
+    [
+        (lambda d: d["line_items"][0].update(price="abc"), "line_items.0.price"),
+        (lambda d: d["line_items"][0].update(price=149.0), "line_items.0.price"),
+        (lambda d: d["line_items"][0].update(price="-1.00"), "line_items.0.price"),
+        (lambda d: d["line_items"][0].update(price="1e999999"), "line_items.0.price"),
+        (lambda d: d["line_items"][0].update(price="1.001"), "line_items.0.price"),
+        (lambda d: d["line_items"][0].pop("price"), "line_items.0.price"),
+        (lambda d: d["line_items"][1].update(quantity="2"), "line_items.1.quantity"),
+        (lambda d: d["line_items"][1].update(quantity=0), "line_items.1.quantity"),
+        (lambda d: d["line_items"][1].update(quantity=True), "line_items.1.quantity"),
+        (lambda d: d.pop("line_items"), "line_items"),
+        (lambda d: d.update(line_items=[]), "line_items"),
+        (lambda d: d.update(line_items={"0": {}}), "line_items"),
+        (lambda d: d["line_items"].append("x"), "line_items.2"),
+        (lambda d: d["line_items"][1].update(id=None), "line_items.1.id"),
+        (lambda d: d["line_items"][1].update(id=[1]), "line_items.1.id"),
+        (lambda d: d["line_items"][1].update(id=d["line_items"][0]["id"]), "lines"),
+        (
+            lambda d: d["line_items"][1]["discount_allocations"][0].update(amount=20),
+            "line_items.1.discount_allocations.0.amount",
+        ),
+        (
+            lambda d: d["line_items"][1].update(discount_allocations="20.00"),
+            "line_items.1.discount_allocations",
+        ),
+        (
+            lambda d: d["line_items"][1]["discount_allocations"][0].update(amount="121.00"),
+            "line_items.1.discount_allocations",
+        ),
+        (lambda d: d.pop("id"), "id"),
+        (lambda d: d.update(id=1.5), "id"),
+        (lambda d: d.update(currency="yuan"), "currency"),
+        (lambda d: d.pop("currency"), "currency"),
+        (lambda d: d.update(created_at="2026-11-11T00:05:00"), "created_at"),
+        (lambda d: d.update(updated_at="soon"), "updated_at"),
+        (lambda d: d.update(processed_at=123), "processed_at"),
+        (lambda d: d.update(financial_status=["paid"]), "financial_status"),
+        (lambda d: d.update(customer=[1]), "customer"),
+        (lambda d: d["customer"].pop("id"), "customer.id"),
+        (lambda d: d["customer"].update(email=5), "customer.email"),
+        (lambda d: d.update(client_details="x"), "client_details"),
+        (lambda d: d.update(source_name=7), "source_name"),
+    ],
+)
+def test_malformed_order_names_the_field(mutate, field):
+    data = payload("orders_paid.json")
+    mutate(data)
+    assert payload_error(data) == field
+
+
+def test_malformed_fulfillment_names_the_field():
+    data = payload("orders_fulfilled.json")
+    data["fulfillments"][0]["created_at"] = "2026-13-01T00:00:00Z"
+    assert payload_error(data, "orders/fulfilled") == "fulfillments.0.created_at"
+
+
+@pytest.mark.parametrize(
+    ("mutate", "field"),
+    [
+        (lambda d: d.pop("order_id"), "order_id"),
+        (lambda d: d.pop("refund_line_items"), "refund_line_items"),
+        (lambda d: d.update(refund_line_items=[]), "refund_line_items"),
+        (lambda d: d["refund_line_items"][0].pop("line_item_id"), "refund_line_items.0.line_item_id"),
+        (lambda d: d["refund_line_items"][0].update(quantity="1"), "refund_line_items.0.quantity"),
+        (lambda d: d["refund_line_items"][0].update(quantity=-1), "refund_line_items.0.quantity"),
+        (lambda d: d["refund_line_items"][0].pop("subtotal_set"), "refund_line_items.0.subtotal_set"),
+        (
+            lambda d: d["refund_line_items"][0]["subtotal_set"]["shop_money"].update(amount=149.0),
+            "refund_line_items.0.subtotal_set.shop_money.amount",
+        ),
+        (lambda d: d.update(processed_at=None, created_at=None), "created_at"),
+    ],
+)
+def test_malformed_refund_names_the_field(mutate, field):
+    data = payload("refunds_create.json")
+    mutate(data)
+    assert payload_error(data, "refunds/create") == field
+
+
+def test_normalize_rejects_a_body_that_is_not_an_object():
+    delivery = Delivery(event_key="k", topic="orders/paid", kind=KIND_ORDER)
+    with pytest.raises(PayloadError) as info:
+        ADAPTER.normalize(delivery, b"[1]")
+    assert info.value.field == "body"
+
+
+ODD_VALUES = [None, "", "abc", "2", 1.5, -1, 0, True, [], {}, [{}], {"a": 1}, 10**40, "1e999999"]
+
+
+def _paths(node, path=()):
+    yield path
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield from _paths(value, (*path, key))
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            yield from _paths(value, (*path, index))
+
+
+@pytest.mark.parametrize(
+    ("name", "topic"),
+    [
+        ("orders_paid.json", "orders/paid"),
+        ("orders_fulfilled.json", "orders/fulfilled"),
+        ("refunds_create.json", "refunds/create"),
+    ],
+)
+def test_any_single_field_corruption_yields_a_result_or_payload_error(name, topic):
+    original = payload(name)
+    for path in list(_paths(original))[1:]:
+        for odd in ODD_VALUES:
+            data = copy.deepcopy(original)
+            node = data
+            for key in path[:-1]:
+                node = node[key]
+            node[path[-1]] = odd
+            assert isinstance(outcome(data, topic), (Order, Refund, PayloadError)), (path, odd)
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
+    lambda children: (
+        st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=8), children, max_size=3)
+    ),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    key=st.sampled_from(
+        ["line_items", "customer", "client_details", "note_attributes", "fulfillments", "refund_line_items"]
+    ),
+    value=json_values,
+    topic=st.sampled_from(["orders/paid", "orders/fulfilled", "refunds/create"]),
+)
+def test_arbitrary_json_in_a_field_yields_a_result_or_payload_error(key, value, topic):
+    data = payload("refunds_create.json" if topic == "refunds/create" else "orders_fulfilled.json")
+    data[key] = value
+    assert isinstance(outcome(data, topic), (Order, Refund, PayloadError))

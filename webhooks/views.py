@@ -1,0 +1,54 @@
+"""The intake endpoint. It does the least that makes a delivery safe: verify the signature over
+the raw bytes, validate the payload (so bad input gets a 4xx and no row), store it once, and
+enqueue its processing after the commit. Everything else happens in a job."""
+
+from __future__ import annotations
+
+from flask import Blueprint, jsonify, request
+
+from adapters import base
+from adapters.errors import AdapterError, PayloadError, SignatureError, UnknownPlatform
+from adapters.registry import get_adapter
+from plugin import inbox, jobs, shops
+from plugin.errors import FenxiaoError, NotFound
+from plugin.runtime import current
+
+blueprint = Blueprint("webhooks", __name__)
+
+
+def _error(err: AdapterError | FenxiaoError, status: int):
+    return jsonify({"error": err.to_dict()}), status
+
+
+@blueprint.post("/webhooks/<platform>/<int:shop_id>")
+def receive(platform: str, shop_id: int):
+    try:
+        adapter = get_adapter(platform)
+    except UnknownPlatform as err:
+        return _error(err, 404)
+    body = request.get_data(cache=True)  # over MAX_CONTENT_LENGTH: 413, as JSON, by the app
+    if not body:
+        return _error(PayloadError("empty body", "body"), 400)
+    headers = dict(request.headers)
+    database = current().database
+    try:
+        with database.transaction() as session:
+            shop = shops.get_shop(session, shop_id)
+            if shop.platform != platform:
+                raise NotFound(f"shop {shop_id} does not take {platform} webhooks", "platform")
+            adapter.verify(headers, body, shops.active_secrets(session, shop_id))
+            delivery = adapter.describe(headers, body)
+            if delivery.kind == base.KIND_HEARTBEAT:
+                return jsonify(adapter.acknowledgement()), 200
+            if adapter.normalize_at_intake:
+                adapter.normalize(delivery, body)
+            event_id = inbox.store(session, shop, platform, delivery, headers, body)
+    except SignatureError as err:
+        return _error(err, 401)
+    except PayloadError as err:
+        return _error(err, 400 if err.field == "body" else 422)
+    except FenxiaoError as err:
+        return _error(err, err.status)
+    if event_id is not None and delivery.kind != base.KIND_IGNORED:
+        jobs.enqueue_inbox_event(event_id)
+    return jsonify(adapter.acknowledgement()), 200
