@@ -82,6 +82,7 @@ TOPIC_KINDS = {
 _PAID_STATES = ("paid", "partially_refunded", "refunded")
 _FAILED_FULFILLMENTS = ("cancelled", "error", "failure")
 _MAX_EVENT_KEY = 128
+_MAX_TOPIC = 100
 _MAX_REF_CODE = 64
 
 
@@ -124,8 +125,10 @@ class ShopifyAdapter:
         event_key = header(headers, WEBHOOK_ID_HEADER)
         if len(event_key) > _MAX_EVENT_KEY:
             raise PayloadError(f"{WEBHOOK_ID_HEADER} is too long", WEBHOOK_ID_HEADER)
-        parse_object(body)
         topic = header(headers, TOPIC_HEADER)
+        if len(topic) > _MAX_TOPIC:
+            raise PayloadError(f"{TOPIC_HEADER} is too long", TOPIC_HEADER)
+        parse_object(body)
         return Delivery(
             event_key=event_key,
             topic=topic,

@@ -58,8 +58,7 @@ def create_shop(session: Session, *, name: str, platform: str, currency: str = "
     session.add(shop)
     session.flush()
     session.add(ShopSecret(shop_id=shop.id, secret=webhook_secret))
-    rules.validate_ruleset(rules.DEFAULT_RULESET, max_tier=tier_depth)
-    session.add(RuleSetVersion(shop_id=shop.id, version=1, document=rules.DEFAULT_RULESET,
+    session.add(RuleSetVersion(shop_id=shop.id, version=1, document=rules.default_ruleset(max_tier=tier_depth),
                                published_by=actor, note="default rule set"))
     audit.record(session, shop.id, "shop.created", "shop", shop.id, actor=actor, platform=platform,
                  tier_depth=tier_depth, after_sales_days=after_sales_days, currency=currency)

@@ -28,7 +28,8 @@ Precedence (also in ``rules/PRECEDENCE.md``), for one line and one beneficiary:
 ``set_rate`` is only allowed in ``replace`` rules and ``add_bonus_rate`` only in
 ``stack`` rules. Depth is enforced by the caller, which prices tiers 1..shop depth
 only; :data:`DEFAULT_RULESET` pays tier 1 at 10 % and tier 2 at 5 %, and a shop at
-depth 3 adds its own tier-3 rule.
+depth 3 adds its own tier-3 rule. Validation rejects tier conditions beyond the shop's
+depth, so a depth-1 shop should store ``default_ruleset(max_tier=1)`` (tier 1 only).
 
 Public API: :data:`DEFAULT_RULESET`, :func:`default_ruleset`, :func:`validate_ruleset`,
 :func:`price_line`, :class:`LineFacts`, :class:`Pricing`, :class:`RuleSetError`,

@@ -1,5 +1,11 @@
+import ast
+import inspect
+import sys
+from pathlib import Path
+
 import pytest
 
+import adapters
 from adapters.base import PlatformAdapter
 from adapters.errors import AdapterError, UnknownPlatform
 from adapters.registry import PLATFORMS, get_adapter
@@ -15,12 +21,26 @@ def test_shopify_is_registered():
 
 
 def test_registered_adapters_match_their_key_and_the_protocol():
+    methods = ("verify", "describe", "normalize", "acknowledgement")
     for name, adapter in PLATFORMS.items():
         assert adapter.identifier == name
-        for member in ("verify", "describe", "normalize", "acknowledgement"):
-            assert callable(getattr(adapter, member))
         assert isinstance(adapter.normalize_at_intake, bool)
-    assert PlatformAdapter.__name__ == "PlatformAdapter"
+        for method in methods:
+            expected = list(inspect.signature(getattr(PlatformAdapter, method)).parameters)
+            assert list(inspect.signature(getattr(type(adapter), method)).parameters) == expected
+
+
+def test_adapters_import_only_stdlib_marshmallow_and_requests():
+    allowed = set(sys.stdlib_module_names) | {"marshmallow", "requests"}
+    for path in Path(adapters.__file__).parent.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0:
+                names = [node.module]
+            else:
+                continue
+            assert {n.split(".")[0] for n in names} <= allowed, (path.name, names)
 
 
 @pytest.mark.parametrize("name", ["youzan", "Shopify", "", None])

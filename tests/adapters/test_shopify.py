@@ -163,6 +163,18 @@ def test_describe_requires_each_sdk_header(name, value):
     assert info.value.to_dict()["code"] == "bad_payload"
 
 
+@pytest.mark.parametrize(("name", "limit"), [("X-Shopify-Webhook-Id", 128), ("X-Shopify-Topic", 100)])
+def test_describe_rejects_over_long_key_headers(name, limit):
+    body = raw("orders_paid.json")
+    headers = headers_for(body)
+    headers[name] = "x" * limit
+    ADAPTER.describe(headers, body)
+    headers[name] = "x" * (limit + 1)
+    with pytest.raises(PayloadError) as info:
+        ADAPTER.describe(headers, body)
+    assert info.value.field == name
+
+
 def test_required_headers_are_the_sdk_five():
     assert REQUIRED_HEADERS == (
         "X-Shopify-Hmac-Sha256",

@@ -1,17 +1,10 @@
 """Fixtures for the commission-rules tests."""
 
-import sys
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
 import pytest
 
-# The project is not installed in the test venv; make ``import rules`` work from any cwd.
-_ROOT = str(Path(__file__).resolve().parents[2])
-if _ROOT not in sys.path:
-    sys.path.insert(0, _ROOT)
-
-from rules import LineFacts  # noqa: E402
+from rules import LineFacts
 
 CST = timezone(timedelta(hours=8))
 # A Wednesday afternoon, shop-local (UTC+8).

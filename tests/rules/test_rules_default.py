@@ -37,8 +37,30 @@ def test_default_ruleset_needs_tier2_rule_dropped_at_depth_1():
 
 def test_default_ruleset_copy_is_independent():
     copy = default_ruleset()
+    copy["rules"][0]["actions"][0]["params"]["percent"] = "50"
     copy["rules"].clear()
     assert len(DEFAULT_RULESET["rules"]) == 2
+    assert DEFAULT_RULESET["rules"][0]["actions"][0]["params"]["percent"] == "10"
+
+
+@pytest.mark.parametrize(
+    ("max_tier", "ids"),
+    [
+        (1, ["tier1-default"]),
+        (2, ["tier1-default", "tier2-default"]),
+        (3, ["tier1-default", "tier2-default"]),
+    ],
+)
+def test_default_ruleset_fitted_to_depth(max_tier, ids):
+    doc = default_ruleset(max_tier)
+    validate_ruleset(doc, max_tier)
+    assert [rule["id"] for rule in doc["rules"]] == ids
+    assert doc["name"] == "default"
+
+
+def test_default_ruleset_rejects_bad_depth():
+    with pytest.raises(RuleSetError, match="max_tier must be an int from 1 to 3"):
+        default_ruleset(4)
 
 
 def test_tier_1_earns_10_percent(make_facts):
@@ -48,7 +70,8 @@ def test_tier_1_earns_10_percent(make_facts):
         rate=Decimal("10"),
         fixed=0,
         explanation=[
-            {"rule": "tier1-default", "priority": 0, "mode": "replace", "effect": "base", "rate": "10", "fixed": 0}
+            {"rule": "tier1-default", "priority": 0, "mode": "replace", "effect": "base",
+             "rate": "10", "fixed": 0},
         ],
     )
 

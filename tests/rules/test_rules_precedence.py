@@ -72,7 +72,8 @@ def test_equal_priorities_keep_document_order(make_rule, make_facts):
     ]}
     pricing = price_line(doc, make_facts(line_paid_amount=10000))
     assert pricing.amount == 300
-    assert [(e["rule"], e["effect"]) for e in pricing.explanation] == [("first", "base"), ("second", "shadowed")]
+    effects = [(e["rule"], e["effect"]) for e in pricing.explanation]
+    assert effects == [("first", "base"), ("second", "shadowed")]
 
 
 def test_stack_bonus_adds_to_the_winning_base(layered, make_rule, make_facts):
@@ -147,12 +148,14 @@ def test_exclude_wins_over_everything(layered, make_rule, make_facts):
 def test_exclude_without_params_key(make_rule, make_facts):
     doc = {"rules": [
         make_rule("tier1", 0, "replace", tier_is(1), ("set_rate", {"percent": "10"})),
-        {"id": "off", "priority": 0, "mode": "replace", "conditions": tier_is(1), "actions": [{"name": "exclude"}]},
+        {"id": "off", "priority": 0, "mode": "replace", "conditions": tier_is(1),
+         "actions": [{"name": "exclude"}]},
     ]}
     validate_ruleset(doc, 1)
     pricing = price_line(doc, make_facts())
     assert pricing.amount == 0
-    assert [(e["rule"], e["effect"]) for e in pricing.explanation] == [("tier1", "shadowed"), ("off", "excluded")]
+    effects = [(e["rule"], e["effect"]) for e in pricing.explanation]
+    assert effects == [("tier1", "shadowed"), ("off", "excluded")]
 
 
 def test_fixed_per_unit_times_quantity_plus_rate(make_rule, make_facts):
@@ -166,13 +169,15 @@ def test_fixed_per_unit_times_quantity_plus_rate(make_rule, make_facts):
 
 
 def test_fixed_per_line_ignores_quantity(make_rule, make_facts):
-    doc = {"rules": [make_rule("per-line", 0, "replace", tier_is(1), ("set_fixed_per_line", {"amount": 250}))]}
+    doc = {"rules": [make_rule("per-line", 0, "replace", tier_is(1),
+                               ("set_fixed_per_line", {"amount": 250}))]}
     pricing = price_line(doc, make_facts(quantity=4, line_paid_amount=10000))
     assert (pricing.amount, pricing.rate, pricing.fixed) == (250, Decimal(0), 250)
 
 
 def test_cap_at_line_amount_is_recorded(make_rule, make_facts):
-    doc = {"rules": [make_rule("per-unit", 0, "replace", tier_is(1), ("set_fixed_per_unit", {"amount": 5000}))]}
+    doc = {"rules": [make_rule("per-unit", 0, "replace", tier_is(1),
+                               ("set_fixed_per_unit", {"amount": 5000}))]}
     pricing = price_line(doc, make_facts(quantity=3, line_paid_amount=10000))
     assert pricing.amount == 10000
     assert pricing.fixed == 15000

@@ -19,7 +19,8 @@ def one_rule(percent, mode="replace", action="set_rate"):
 
 
 def expected(amount, percent):
-    return int((Decimal(amount) * Decimal(percent) / Decimal(100)).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+    exact = Decimal(amount) * Decimal(percent) / Decimal(100)
+    return int(exact.quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
 @given(amount=amounts, percent=percents)

@@ -159,7 +159,8 @@ RULE_CASES = [
      "promo", f"{P}.actions[1].params.amount", "whole number of minor units"),
     ("float amount", _set(("actions", 1, "params", "amount"), 100.0),
      "promo", f"{P}.actions[1].params.amount", "floats are not allowed"),
-    ("float in description", _set(("description",), 1.0), "promo", f"{P}.description", "floats are not allowed"),
+    ("float in description", _set(("description",), 1.0),
+     "promo", f"{P}.description", "floats are not allowed"),
 ]
 
 
@@ -184,7 +185,8 @@ def test_invalid_rule_is_rejected_naming_rule_and_field(mutate, rule_id, field, 
 def test_add_bonus_rate_in_replace_rule_is_rejected():
     doc = copy.deepcopy(VALID)
     doc["rules"][0]["actions"][0]["name"] = "add_bonus_rate"
-    with pytest.raises(RuleSetError, match=r"rule 'tier1': rules\[0\]\.actions\[0\]\.name: .*only allowed in stack"):
+    pattern = r"rule 'tier1': rules\[0\]\.actions\[0\]\.name: .*only allowed in stack"
+    with pytest.raises(RuleSetError, match=pattern):
         validate_ruleset(doc, 3)
 
 
