@@ -1,0 +1,166 @@
+"""Production mode end to end: ``fenxiao serve`` and ``fenxiao worker`` as real processes on a real
+PostgreSQL and a real redis-server, driven over HTTP like a shop platform would drive them."""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from rq import Queue
+from rq.cron import CronScheduler, get_cron_job_ids
+from rq.job import Job, JobStatus
+
+from plugin import inbox
+from tests.servers import wait_until
+
+from .stack import ORDER_ID, POLL_SECONDS, commission_summary
+
+ACK = {"ok": True}
+TEE, CAP = "487817672276298554", "487817672276298555"
+BUYER = "115310627314723954"  # the fixture order's Shopify customer id
+
+
+def expected_commissions(inviter_id: int) -> list[tuple]:
+    # default rules: 10 % to tier 1 of each line's paid amount (2 × 149.00; 120.00 − 20.00)
+    return [(TEE, inviter_id, 1, 2980, 0, "pending"), (CAP, inviter_id, 1, 1000, 0, "pending")]
+
+
+def wait_for_commissions(stack, shop) -> dict:
+    assert wait_until(lambda: stack.get_order(shop).json()["commissions"], timeout=POLL_SECONDS), \
+        f"order not processed within {POLL_SECONDS}s; inbox {stack.inbox()}"
+    return stack.get_order(shop).json()
+
+
+@pytest.mark.integration
+def test_web_only_stores_and_enqueues_then_the_worker_applies_commissions(stack, start_worker):
+    shop = stack.add_shop()
+    inviter_id = stack.add_inviter(shop)
+
+    reply = stack.post_order_paid(shop)
+
+    assert (reply.status_code, reply.json()) == (200, ACK)
+    assert stack.inbox() == [(1, "orders/paid", "received", 0)]
+    assert stack.order_count() == 0
+    assert stack.get_order(shop).status_code == 404
+    assert Queue("events", connection=stack.redis.connection()).job_ids == ["inbox-1"]
+
+    start_worker()
+    order = wait_for_commissions(stack, shop)
+
+    assert commission_summary(order) == expected_commissions(inviter_id)
+    assert sum(c["amount"] for c in order["commissions"]) == 3980
+    buyer_id = stack.member_id(shop, BUYER)
+    assert (order["status"], order["paid_total"], order["buyer_member_id"]) == ("paid", 39800, buyer_id)
+    assert stack.inviter_of(shop, buyer_id) == inviter_id  # bound by the order's ref code
+    assert stack.inbox() == [(1, "orders/paid", "processed", 1)]
+    assert Queue("events", connection=stack.redis.connection()).job_ids == []
+
+
+@pytest.mark.integration
+def test_a_duplicate_delivery_is_stored_enqueued_and_processed_once(stack, start_worker):
+    shop = stack.add_shop()
+    inviter_id = stack.add_inviter(shop)
+    events = Queue("events", connection=stack.redis.connection())
+
+    first = stack.post_order_paid(shop, webhook_id="delivery-1")
+    again = stack.post_order_paid(shop, webhook_id="delivery-1")
+
+    assert [(r.status_code, r.json()) for r in (first, again)] == [(200, ACK), (200, ACK)]
+    assert stack.inbox() == [(1, "orders/paid", "received", 0)]
+    assert events.job_ids == ["inbox-1"]
+
+    start_worker()
+    order = wait_for_commissions(stack, shop)
+    late = stack.post_order_paid(shop, webhook_id="delivery-1")
+
+    assert (late.status_code, late.json()) == (200, ACK)
+    assert events.job_ids == []
+    assert stack.inbox() == [(1, "orders/paid", "processed", 1)]
+    assert commission_summary(stack.get_order(shop).json()) == commission_summary(order) == \
+        expected_commissions(inviter_id)
+
+
+@pytest.mark.integration
+def test_the_same_order_in_a_new_delivery_earns_no_second_commission(stack, start_worker):
+    shop = stack.add_shop()
+    inviter_id = stack.add_inviter(shop)
+    start_worker()
+    stack.post_order_paid(shop, webhook_id="delivery-1")
+    wait_for_commissions(stack, shop)
+
+    reply = stack.post_order_paid(shop, webhook_id="delivery-2")
+
+    assert (reply.status_code, reply.json()) == (200, ACK)
+    assert wait_until(lambda: stack.inbox()[-1][2] == "processed", timeout=POLL_SECONDS), stack.inbox()
+    assert stack.inbox() == [(1, "orders/paid", "processed", 1), (2, "orders/paid", "processed", 1)]
+    assert stack.order_count() == 1
+    assert commission_summary(stack.get_order(shop).json()) == expected_commissions(inviter_id)
+
+
+@pytest.mark.integration
+def test_healthz_reports_the_database_and_redis(stack):
+    up = stack.healthz()
+    assert (up.status_code, up.json()) == (200, {"status": "ok", "database": True, "jobs": "rq", "redis": True})
+
+    stack.redis.stop()
+    down = stack.healthz()
+    assert (down.status_code, down.json()) == (503, {"status": "degraded", "database": True, "jobs": "rq",
+                                                     "redis": False})
+
+    stack.redis.start()
+    assert wait_until(lambda: stack.healthz().status_code == 200, timeout=5)
+    assert stack.healthz().json() == {"status": "ok", "database": True, "jobs": "rq", "redis": True}
+
+
+@pytest.mark.integration
+def test_a_webhook_taken_while_redis_is_down_is_kept_and_processed_once_it_is_back(stack, start_worker):
+    shop = stack.add_shop()
+    inviter_id = stack.add_inviter(shop)
+    stack.redis.stop()
+
+    reply = stack.post_order_paid(shop)
+
+    assert (reply.status_code, reply.json()) == (200, ACK)
+    assert stack.inbox() == [(1, "orders/paid", "received", 0)]
+    assert stack.order_count() == 0
+    assert "could not enqueue inbox-1" in stack.web.read_log()
+
+    stack.redis.start()  # no persistence: it comes back empty, so the job really was never queued
+    events = Queue("events", connection=stack.redis.connection())
+    assert events.job_ids == []
+    # The sweep re-enqueues a received event once it has waited STUCK_AFTER; let that time pass.
+    stack.age_inbox(int(inbox.STUCK_AFTER.total_seconds()))
+    assert stack.run("inbox", "sweep") == "enqueued 1 event(s)\n"
+    assert events.job_ids == ["inbox-1"]
+
+    start_worker()
+    order = wait_for_commissions(stack, shop)
+
+    assert commission_summary(order) == expected_commissions(inviter_id)
+    assert stack.inbox() == [(1, "orders/paid", "processed", 1)]
+
+
+@pytest.mark.integration
+def test_the_worker_runs_both_sweeps_on_rq_cron_scheduler(stack, start_worker):
+    connection = stack.redis.connection()
+    worker = start_worker()
+
+    assert wait_until(lambda: CronScheduler.all(connection), timeout=POLL_SECONDS)
+    [scheduler] = CronScheduler.all(connection)
+
+    assert scheduler.name == f"fenxiao-cron-{scheduler.pid}"
+    assert os.getpgid(scheduler.pid) == worker.pid  # a child of this worker, not a stray process
+    assert datetime.now(UTC) - scheduler.last_heartbeat < timedelta(seconds=30)
+    assert sorted((job.func_name, job.queue_name, job.interval) for job in scheduler.get_jobs()) == [
+        ("plugin.jobs.inbox_sweep", "events", 30), ("plugin.jobs.settlement_sweep", "settlement", 300)]
+
+    # interval jobs run once at start: both sweeps were enqueued and the worker ran them
+    for name in ("plugin.jobs.inbox_sweep", "plugin.jobs.settlement_sweep"):
+        [job_id] = get_cron_job_ids(name, connection)
+        job = Job.fetch(job_id, connection=connection)
+        assert wait_until(lambda j=job: j.get_status(refresh=True) == JobStatus.FINISHED, timeout=POLL_SECONDS)
+        assert job.return_value() == 0  # an empty database: nothing to sweep or settle
+
+    worker.stop()
+    assert wait_until(lambda: CronScheduler.all(connection) == [], timeout=5), "cron scheduler left registered"

@@ -1,0 +1,443 @@
+"""Scenarios for the property tests: an invite chain, a shop, one order and a sequence of
+webhook deliveries and settlement ticks, plus an independent model of what must come out.
+
+Everything here is plain data and hypothesis strategies; ``build_shop`` and ``run`` are the
+only functions that touch the database (through the same public paths the app uses:
+members, bindings, the signed webhook endpoint and ``settlement.settle_due``).
+"""
+
+from __future__ import annotations
+
+import copy
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal
+
+from hypothesis import strategies as st
+from sqlalchemy import func, select
+
+import rules
+from adapters.money import round_half_up
+from plugin import settlement
+from plugin.bindings import bind
+from plugin.members import make_distributor, member_for_identity
+from plugin.models import (
+    Account,
+    Commission,
+    Distributor,
+    DistributorStatus,
+    LedgerEntry,
+    LedgerTransaction,
+    OrderLine,
+    RuleSetVersion,
+    Shop,
+)
+from tests.conftest import fixture_json
+
+PLATFORM = "shopify"
+CURRENCY = "CNY"
+ORDER_ID = 820982911946154508
+FIRST_LINE_ID = 487817672276298554
+FIRST_PRODUCT_ID = 788032119674292922
+FIRST_REFUND_ID = 890088186047892319
+OUTSIDER_BUYER = 115310627314723954  # a customer id no chain member has
+CHAIN_BASE = 700000000  # chain member i has the platform identity str(CHAIN_BASE + i)
+
+CST = timezone(timedelta(hours=8))
+PLACED_AT = datetime(2026, 11, 11, 0, 5, tzinfo=CST)
+PAID_AT = PLACED_AT + timedelta(seconds=2)
+
+# The rule set every scenario shop runs (installed as version 2, bypassing validation on
+# purpose): it would pay all three tiers, so only the shop's depth can stop tiers 2 and 3.
+RATES = {1: Decimal("10"), 2: Decimal("5"), 3: Decimal("2")}
+ALL_TIERS_RULESET = {
+    "name": "all tiers",
+    "rules": [
+        {"id": f"tier{tier}", "priority": 0, "mode": "replace",
+         "conditions": {"all": [{"name": "tier", "operator": "equal_to", "value": tier}]},
+         "actions": [{"name": "set_rate", "params": {"percent": str(rate)}}]}
+        for tier, rate in RATES.items()
+    ],
+}
+rules.validate_ruleset(ALL_TIERS_RULESET, 3)
+
+
+def fen(amount: int) -> str:
+    """Minor units as Shopify's decimal string: 12345 -> "123.45"."""
+    return f"{amount // 100}.{amount % 100:02d}"
+
+
+def iso(moment: datetime) -> str:
+    return moment.isoformat()
+
+
+# --------------------------------------------------------------------------- the scenario
+
+
+@dataclass(frozen=True)
+class Line:
+    external_id: int
+    quantity: int
+    unit_price: int  # fen
+    discount: int  # fen, <= unit_price * quantity
+
+    @property
+    def paid(self) -> int:
+        return self.unit_price * self.quantity - self.discount
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One webhook delivery: ``webhook_id`` is the X-Shopify-Webhook-Id (the dedupe key)."""
+
+    topic: str
+    payload: dict = field(compare=False, hash=False)
+    webhook_id: str
+    label: str  # for readable failure reports
+
+    def __repr__(self) -> str:
+        return f"<{self.label} {self.webhook_id}>"
+
+
+@dataclass(frozen=True)
+class Tick:
+    """Run ``settlement.settle_due`` as if the clock read ``now``."""
+
+    now: datetime
+    label: str
+
+    def __repr__(self) -> str:
+        return f"<tick {self.label}>"
+
+
+@dataclass
+class Scenario:
+    chain_length: int  # members above the buyer; chain[0] is the top, chain[-1] owns the ref code
+    suspended: frozenset[int]  # chain indices suspended after the tree was built
+    buyer_index: int | None  # the buyer is chain[buyer_index] (self-purchase) or an outsider
+    depth: int
+    window_days: int
+    lines: tuple[Line, ...]
+    refunds: tuple[dict[int, int], ...]  # per refund: line external id -> amount (fen)
+    fulfilled_at: datetime
+    events: list = field(default_factory=list)  # Delivery | Tick, in the generated order
+
+    # ---- what the deliveries carry
+
+    @property
+    def deliveries(self) -> list[Delivery]:
+        return [event for event in self.events if isinstance(event, Delivery)]
+
+    @property
+    def paid(self) -> bool:
+        return any(d.topic in ("orders/paid", "orders/fulfilled") for d in self.deliveries)
+
+    @property
+    def fulfilled(self) -> bool:
+        return any(d.topic == "orders/fulfilled" for d in self.deliveries)
+
+    @property
+    def has_snapshot(self) -> bool:
+        return any(d.topic.startswith("orders/") for d in self.deliveries)
+
+    @property
+    def settle_after(self) -> datetime:
+        return self.fulfilled_at + timedelta(days=self.window_days)
+
+    def refunded(self) -> dict[int, int]:
+        """Cumulative refunded amount per line over the distinct refunds that were delivered
+        (a refund delivered twice, under any webhook id, counts once)."""
+        delivered = {d.payload["id"] for d in self.deliveries if d.topic == "refunds/create"}
+        totals: dict[int, int] = defaultdict(int)
+        for index, refund in enumerate(self.refunds):
+            if FIRST_REFUND_ID + index in delivered:
+                for line_id, amount in refund.items():
+                    totals[line_id] += amount
+        return totals
+
+    # ---- the independent model
+
+    def ancestors(self) -> list[int]:
+        """Chain indices of the buyer's inviters, nearest first (empty if the buyer is unbound)."""
+        if self.buyer_index is not None and self.buyer_index > 0:
+            return list(range(self.buyer_index - 1, -1, -1))  # bound when the chain was built
+        if self.buyer_index == 0:
+            return []  # the top binding to its own code (or a descendant's) is refused
+        if not self.has_snapshot or self.chain_length - 1 in self.suspended:
+            return []  # no order ref seen, or its owner may not take new members
+        return list(range(self.chain_length - 1, -1, -1))
+
+    def expected_commissions(self) -> dict[tuple[int, int], tuple[int, int, int]]:
+        """(line external id, tier) -> (beneficiary chain index, amount, reversed)."""
+        if not self.paid:
+            return {}
+        refunded = self.refunded()
+        expected = {}
+        for tier, index in enumerate(self.ancestors()[: min(self.depth, 3)], start=1):
+            if index in self.suspended:
+                continue
+            for line in self.lines:
+                amount = round_half_up(Decimal(line.paid) * RATES[tier] / 100)
+                if amount <= 0:
+                    continue
+                taken = min(refunded.get(line.external_id, 0), line.paid)
+                reversed_ = min(amount, round_half_up(Decimal(amount) * Decimal(taken) / Decimal(line.paid)))
+                expected[(line.external_id, tier)] = (index, amount, reversed_)
+        return expected
+
+    def buyer_identity(self) -> str:
+        return str(CHAIN_BASE + self.buyer_index) if self.buyer_index is not None else str(OUTSIDER_BUYER)
+
+    def ref_code(self) -> str:
+        return invite_code(self.chain_length - 1)
+
+    def final_now(self) -> datetime:
+        """A time past every window of this scenario."""
+        return self.settle_after + timedelta(days=1)
+
+
+def invite_code(index: int) -> str:
+    return f"INV-C{index}"
+
+
+# --------------------------------------------------------------------------- payloads
+
+
+def order_payload(scenario: Scenario, status: str) -> dict:
+    """An order snapshot: ``status`` is "pending", "paid" or "fulfilled"."""
+    payload = copy.deepcopy(fixture_json("shopify", "orders_paid"))
+    payload["id"] = ORDER_ID
+    payload["admin_graphql_api_id"] = f"gid://shopify/Order/{ORDER_ID}"
+    payload["currency"] = CURRENCY
+    code = scenario.ref_code()
+    payload["note_attributes"] = [{"name": "ref", "value": code}]
+    payload["landing_site"] = f"/products/tee?ref={code}"
+    payload["customer"]["id"] = int(scenario.buyer_identity())
+    gross = sum(line.unit_price * line.quantity for line in scenario.lines)
+    paid = sum(line.paid for line in scenario.lines)
+    payload["subtotal_price"] = payload["total_price"] = payload["current_total_price"] = fen(paid)
+    payload["total_line_items_price"] = fen(gross)
+    template = payload["line_items"][0]
+    payload["line_items"] = []
+    for i, line in enumerate(scenario.lines):
+        item = copy.deepcopy(template)
+        item.update(id=line.external_id, product_id=FIRST_PRODUCT_ID + i, variant_id=FIRST_PRODUCT_ID + 1000 + i,
+                    sku=f"SKU-{i}", title=f"Item {i}", quantity=line.quantity, price=fen(line.unit_price),
+                    total_discount=fen(line.discount),
+                    discount_allocations=[{"amount": fen(line.discount), "discount_application_index": 0}]
+                    if line.discount else [])
+        payload["line_items"].append(item)
+    payload["created_at"] = iso(PLACED_AT)
+    payload.pop("fulfillments", None)
+    if status == "pending":
+        payload.update(financial_status="pending", fulfillment_status=None, processed_at=iso(PLACED_AT),
+                       updated_at=iso(PLACED_AT))
+    elif status == "paid":
+        payload.update(financial_status="paid", fulfillment_status=None, processed_at=iso(PAID_AT),
+                       updated_at=iso(PAID_AT))
+    elif status == "fulfilled":
+        payload.update(financial_status="paid", fulfillment_status="fulfilled", processed_at=iso(PAID_AT),
+                       updated_at=iso(scenario.fulfilled_at),
+                       fulfillments=[{"id": 255858046, "order_id": ORDER_ID, "status": "success",
+                                      "created_at": iso(scenario.fulfilled_at)}])
+    else:
+        raise ValueError(status)
+    return payload
+
+
+def refund_payload(scenario: Scenario, index: int) -> dict:
+    payload = copy.deepcopy(fixture_json("shopify", "refunds_create"))
+    refund_id = FIRST_REFUND_ID + index
+    at = scenario.fulfilled_at + timedelta(hours=1 + index)
+    payload.update(id=refund_id, order_id=ORDER_ID, created_at=iso(at), processed_at=iso(at))
+    template = payload["refund_line_items"][0]
+    lines = {line.external_id: line for line in scenario.lines}
+    items = []
+    for n, (line_id, amount) in enumerate(scenario.refunds[index].items()):
+        item = copy.deepcopy(template)
+        item.update(id=refund_id * 10 + n, line_item_id=line_id, quantity=min(1, lines[line_id].quantity),
+                    subtotal=float(fen(amount)), total_tax=0.0,
+                    subtotal_set={"shop_money": {"amount": fen(amount), "currency_code": CURRENCY}},
+                    line_item={"id": line_id, "sku": None, "price": fen(lines[line_id].unit_price)})
+        items.append(item)
+    payload["refund_line_items"] = items
+    total = sum(scenario.refunds[index].values())
+    payload["transactions"] = [{"id": refund_id + 1, "order_id": ORDER_ID, "kind": "refund", "status": "success",
+                                "amount": fen(total), "currency": CURRENCY}]
+    return payload
+
+
+# --------------------------------------------------------------------------- strategies
+
+
+lines_strategy = st.integers(min_value=1, max_value=3).flatmap(
+    lambda n: st.tuples(*[
+        st.tuples(st.integers(1, 5), st.integers(1, 50_000), st.integers(0, 1000)).map(
+            lambda t, i=i: Line(FIRST_LINE_ID + i, t[0], t[1],
+                                # discount up to the whole gross amount (per-mille of it)
+                                t[1] * t[0] * t[2] // 1000))
+        for i in range(n)
+    ]))
+
+
+@st.composite
+def refunds_strategy(draw, lines: tuple[Line, ...]) -> tuple[dict[int, int], ...]:
+    """Up to three refunds of one or two lines each. Unless ``allow_over`` is drawn, the
+    cumulative refund of a line never exceeds what was paid for it."""
+    allow_over = draw(st.booleans())
+    remaining = {line.external_id: line.paid for line in lines}
+    refunds = []
+    for _ in range(draw(st.integers(0, 3))):
+        chosen = draw(st.lists(st.sampled_from(lines), min_size=1, max_size=min(2, len(lines)),
+                               unique_by=lambda line: line.external_id))
+        refund = {}
+        for line in chosen:
+            kind = draw(st.sampled_from(["full", "rest", "part", "part", "over"]))
+            if kind == "full":
+                amount = line.paid
+            elif kind == "rest":
+                amount = remaining[line.external_id]
+            elif kind == "part":
+                amount = draw(st.integers(0, line.paid))
+            else:
+                amount = line.paid + draw(st.integers(1, line.paid + 1))
+            if not allow_over:
+                amount = min(amount, remaining[line.external_id])
+            remaining[line.external_id] -= min(amount, remaining[line.external_id])
+            refund[line.external_id] = amount
+        refunds.append(refund)
+    return tuple(refunds)
+
+
+@st.composite
+def scenarios(draw) -> Scenario:
+    """A scenario with its events in generation order (shuffle them with ``st.permutations``)."""
+    chain_length = draw(st.integers(1, 5))
+    suspended = frozenset(draw(st.sets(st.integers(0, chain_length - 1), max_size=1)))
+    buyer_index = draw(st.none() | st.integers(0, chain_length - 1))
+    lines = draw(lines_strategy)
+    scenario = Scenario(
+        chain_length=chain_length, suspended=suspended, buyer_index=buyer_index,
+        depth=draw(st.integers(1, 3)), window_days=draw(st.integers(0, 14)), lines=lines,
+        refunds=draw(refunds_strategy(lines)),
+        fulfilled_at=PAID_AT + timedelta(hours=draw(st.integers(1, 120))))
+
+    deliveries = []
+    for status, topic in (("pending", "orders/create"), ("paid", "orders/paid"), ("fulfilled", "orders/fulfilled")):
+        if draw(st.booleans()):
+            deliveries.append(Delivery(topic, order_payload(scenario, status), f"wh-{status}", topic))
+    for index in range(len(scenario.refunds)):
+        deliveries.append(Delivery("refunds/create", refund_payload(scenario, index), f"wh-refund-{index}",
+                                   f"refund#{index} {scenario.refunds[index]}"))
+    copies = []
+    if deliveries:
+        for n, (original, same_id) in enumerate(draw(st.lists(
+                st.tuples(st.sampled_from(deliveries), st.booleans()), max_size=3))):
+            webhook_id = original.webhook_id if same_id else f"{original.webhook_id}-again-{n}"
+            copies.append(Delivery(original.topic, original.payload, webhook_id,
+                                   f"{'dup' if same_id else 'redelivery'} of {original.label}"))
+    offsets = {"before": -timedelta(hours=1), "at": timedelta(0), "after": timedelta(hours=1)}
+    ticks = [Tick(scenario.settle_after + offsets[when], when)
+             for when in draw(st.lists(st.sampled_from(sorted(offsets)), max_size=2))]
+    scenario.events = deliveries + copies + ticks
+    return scenario
+
+
+# --------------------------------------------------------------------------- running
+
+
+@dataclass
+class ShopUnderTest:
+    handle: object  # tests.conftest.ShopHandle
+    chain: list[int]  # member ids, chain[0] the top
+
+    @property
+    def id(self) -> int:
+        return self.handle.id
+
+    def chain_index(self, member_id: int) -> int | None:
+        return self.chain.index(member_id) if member_id in self.chain else None
+
+
+def build_shop(database, make_shop, scenario: Scenario) -> ShopUnderTest:
+    """A new shop of the scenario's depth and window, running ``ALL_TIERS_RULESET``, with the
+    invite chain built (chain[i] bound under chain[i-1]) and the suspensions applied."""
+    # create_shop refuses tier_depth=1 (it validates the default rule set, which has a tier-2
+    # rule, against depth 1), so such shops are made at depth 2 and lowered afterwards.
+    handle = make_shop(tier_depth=max(scenario.depth, 2), after_sales_days=scenario.window_days)
+    with database.transaction() as session:
+        shop = session.get(Shop, handle.id)
+        shop.tier_depth = scenario.depth
+        session.add(RuleSetVersion(shop_id=shop.id, version=2, document=ALL_TIERS_RULESET,
+                                   published_by="tests", note="pays every tier"))
+        shop.active_rule_version = 2
+        chain = []
+        for i in range(scenario.chain_length):
+            member = member_for_identity(session, shop.id, PLATFORM, str(CHAIN_BASE + i))
+            make_distributor(session, shop.id, member.id, invite_code=invite_code(i))
+            session.flush()
+            if chain:
+                bind(session, shop.id, member.id, invite_code(i - 1))
+            chain.append(member.id)
+        for i in scenario.suspended:
+            session.get(Distributor, chain[i]).status = DistributorStatus.SUSPENDED
+    handle.tier_depth = scenario.depth
+    return ShopUnderTest(handle, chain)
+
+
+def deliver(send, shop: ShopUnderTest, delivery: Delivery, webhook_id: str | None = None) -> None:
+    reply = send(shop.handle, delivery.topic, delivery.payload, webhook_id=webhook_id or delivery.webhook_id)
+    assert reply.status_code == 200, (delivery, reply.get_json())
+
+
+def run(database, send, shop: ShopUnderTest, events) -> datetime | None:
+    """Play ``events`` against ``shop``. Returns the ``now`` of the last tick (None if none)."""
+    last_now = None
+    for event in events:
+        if isinstance(event, Tick):
+            settlement.settle_due(database, event.now)
+            last_now = event.now
+        else:
+            deliver(send, shop, event)
+    return last_now
+
+
+def redeliver_everything(send, shop: ShopUnderTest, deliveries) -> None:
+    """Every delivery again under its own webhook id, then again as a brand-new delivery."""
+    for delivery in deliveries:
+        deliver(send, shop, delivery)
+    for delivery in deliveries:
+        deliver(send, shop, delivery, webhook_id=str(uuid.uuid4()))
+
+
+# --------------------------------------------------------------------------- observing
+
+
+def ledger_state(session, shop_id: int) -> dict:
+    """What must not move when nothing new happens: counts and per-account sums."""
+    rows = session.execute(
+        select(Account.member_id, Account.kind, func.sum(LedgerEntry.amount))
+        .join(LedgerEntry, LedgerEntry.account_id == Account.id)
+        .where(Account.shop_id == shop_id).group_by(Account.member_id, Account.kind))
+    sums = {(member, kind): int(total) for member, kind, total in rows}
+    return {
+        "entries": session.scalar(select(func.count()).select_from(LedgerEntry)
+                                  .where(LedgerEntry.shop_id == shop_id)),
+        "transactions": session.scalar(select(func.count()).select_from(LedgerTransaction)
+                                       .where(LedgerTransaction.shop_id == shop_id)),
+        "keys": sorted(session.scalars(select(LedgerTransaction.key).where(LedgerTransaction.shop_id == shop_id))),
+        "sums": sums,
+        "commissions": sorted(session.execute(
+            select(Commission.id, Commission.amount, Commission.reversed, Commission.status)
+            .where(Commission.shop_id == shop_id)).all()),
+    }
+
+
+def commissions_by_line_tier(session, shop_id: int) -> list[tuple[int, int, Commission]]:
+    """(line external id, tier, commission) for every commission of the shop."""
+    rows = session.execute(select(OrderLine.external_id, Commission)
+                           .join(OrderLine, OrderLine.id == Commission.order_line_id)
+                           .where(Commission.shop_id == shop_id)).all()
+    return [(int(external_id), commission.tier, commission) for external_id, commission in rows]

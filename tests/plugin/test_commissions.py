@@ -1,0 +1,110 @@
+"""Compliance of commissions: depth, self-purchase, rule version, recompute changes nothing."""
+
+import json
+
+import pytest
+from sqlalchemy import func, select
+
+from plugin import members, orders
+from plugin.cli_demo import seed_chain
+from plugin.errors import InvalidSetting
+from plugin.models import AuditEvent, Commission, LedgerEntry, Order, Shop
+from plugin.shops import create_shop
+from tests.conftest import fixture_bytes, fixture_json
+
+
+def commissions(database):
+    with database.transaction() as session:
+        return sorted((c.tier, c.beneficiary_id, c.amount, c.rule_version)
+                      for c in session.scalars(select(Commission)))
+
+
+@pytest.mark.parametrize("depth", [4, 0, True])
+def test_depth_beyond_three_or_below_one_is_rejected(database, depth):
+    with pytest.raises(InvalidSetting) as err, database.transaction() as session:
+        create_shop(session, name="x", platform="shopify", tier_depth=depth)
+    assert err.value.field == "tier_depth"
+
+
+def test_depth_three_pays_only_tiers_the_rules_price(make_shop, send, database):
+    shop = make_shop(tier_depth=3)
+    with database.transaction() as session:
+        chain = seed_chain(session, shop.id)
+    send(shop, "orders/paid", fixture_bytes("shopify", "orders_paid"))
+    # Default rules price tiers 1 and 2 only; A (tier 4) could never earn.
+    assert commissions(database) == [(1, chain["D"], 1000, 1), (1, chain["D"], 2980, 1),
+                                     (2, chain["C"], 500, 1), (2, chain["C"], 1490, 1)]
+
+
+def test_self_purchase_earns_nothing(shop, send, database):
+    payload = fixture_json("shopify", "orders_paid")
+    with database.transaction() as session:
+        buyer = members.member_for_identity(session, shop.id, "shopify", str(payload["customer"]["id"]))
+        members.make_distributor(session, shop.id, buyer.id, invite_code="INV-B7K2")
+    assert send(shop, "orders/paid", payload).status_code == 200
+    assert commissions(database) == []
+    with database.transaction() as session:
+        assert session.scalar(select(func.count()).select_from(LedgerEntry)) == 0
+        refused = session.scalar(select(AuditEvent).where(AuditEvent.action == "binding.refused"))
+        assert refused.subject_id == str(buyer.id)
+
+
+def test_unpaid_order_earns_nothing_until_paid(shop, send, database):
+    with database.transaction() as session:
+        seed_chain(session, shop.id)
+    created = fixture_json("shopify", "orders_paid") | {"financial_status": "pending"}
+    send(shop, "orders/create", created)
+    assert commissions(database) == []
+    send(shop, "orders/paid", fixture_json("shopify", "orders_paid"))
+    assert len(commissions(database)) == 4
+
+
+def test_completed_before_paid_delivery_still_pays_once(shop, send, database):
+    with database.transaction() as session:
+        seed_chain(session, shop.id)
+    send(shop, "orders/fulfilled", fixture_bytes("shopify", "orders_fulfilled"))
+    send(shop, "orders/paid", fixture_bytes("shopify", "orders_paid"))
+    with database.transaction() as session:
+        order = session.scalar(select(Order))
+        assert order.status == "completed"
+    assert [amount for _, _, amount, _ in commissions(database)] == [1000, 2980, 500, 1490]
+
+
+def test_refund_before_order_is_applied_when_order_arrives(shop, send, database):
+    with database.transaction() as session:
+        seed_chain(session, shop.id)
+    send(shop, "refunds/create", fixture_bytes("shopify", "refunds_create"))
+    send(shop, "orders/paid", fixture_bytes("shopify", "orders_paid"))
+    with database.transaction() as session:
+        reversed_ = sorted((c.tier, c.amount, c.reversed) for c in session.scalars(select(Commission)))
+    assert reversed_ == [(1, 1000, 0), (1, 2980, 1490), (2, 500, 0), (2, 1490, 745)]
+
+
+def test_reapplying_the_same_snapshot_posts_nothing_twice(shop, database):
+    from adapters.registry import get_adapter
+
+    adapter = get_adapter("shopify")
+    body = fixture_bytes("shopify", "orders_paid")
+    headers = {"X-Shopify-Topic": "orders/paid", "X-Shopify-Webhook-Id": "x", "X-Shopify-Hmac-Sha256": "-",
+               "X-Shopify-Shop-Domain": "d", "X-Shopify-API-Version": "2026-07"}
+    snapshot = adapter.normalize(adapter.describe(headers, body), body)
+    with database.transaction() as session:
+        seed_chain(session, shop.id)
+    for _ in range(3):
+        with database.transaction() as session:
+            orders.apply_snapshot(session, session.get(Shop, shop.id), snapshot)
+    with database.transaction() as session:
+        assert session.scalar(select(func.count()).select_from(Commission)) == 4
+        assert session.scalar(select(func.count()).select_from(LedgerEntry)) == 8
+
+
+def test_commission_records_rule_version_and_explanation(shop, send, database):
+    with database.transaction() as session:
+        seed_chain(session, shop.id)
+    send(shop, "orders/paid", fixture_bytes("shopify", "orders_paid"))
+    with database.transaction() as session:
+        first = session.scalar(select(Commission).where(Commission.tier == 1).order_by(Commission.id))
+        assert first.rule_version == 1
+        assert json.loads(json.dumps(first.explanation))[0]["rule"] == "tier1-default"
+        assert session.scalar(select(func.count()).select_from(AuditEvent)
+                              .where(AuditEvent.action == "commission.accrued")) == 4

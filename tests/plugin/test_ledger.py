@@ -1,0 +1,63 @@
+"""The ledger refuses unbalanced transactions (in code, and on PostgreSQL in the database too),
+posts each key once, and derives balances from entries."""
+
+import pytest
+from sqlalchemy import select, text, update
+from sqlalchemy.exc import DBAPIError
+
+from adapters.money import Money
+from plugin import ledger
+from plugin.errors import UnbalancedTransaction
+from plugin.models import AccountKind, LedgerEntry, LedgerTransaction
+
+
+@pytest.fixture
+def accounts(database, shop):
+    with database.transaction() as session:
+        pending = ledger.account(session, shop.id, 7, AccountKind.PENDING, "CNY")
+        expense = ledger.shop_account(session, shop.id, AccountKind.COMMISSION_EXPENSE, "CNY")
+    return pending, expense
+
+
+def test_posts_once_per_key_and_derives_balance(database, shop, accounts):
+    pending, expense = accounts
+    for _ in range(2):
+        with database.transaction() as session:
+            ledger.post(session, shop.id, "k1", "accrue", [ledger.debit(expense, 500), ledger.credit(pending, 500)])
+    with database.transaction() as session:
+        assert ledger.balance(session, pending) == 500
+        assert ledger.balance(session, expense) == 500
+        assert ledger.member_balances(session, shop.id, 7, "CNY")["pending"] == 500
+        assert len(list(session.scalars(select(LedgerTransaction)))) == 1
+
+
+@pytest.mark.parametrize("legs", [
+    lambda p, e: [ledger.debit(e, 500), ledger.credit(p, 499)],
+    lambda p, e: [],
+    lambda p, e: [(e, Money(500, "CNY")), (p, Money(-500, "USD"))],
+])
+def test_unbalanced_or_mixed_currency_is_refused_and_writes_nothing(database, shop, accounts, legs):
+    pending, expense = accounts
+    with pytest.raises(UnbalancedTransaction), database.transaction() as session:
+        ledger.post(session, shop.id, "bad", "accrue", legs(pending, expense))
+    with database.transaction() as session:
+        assert session.scalar(select(LedgerTransaction)) is None
+
+
+def test_database_rejects_unbalanced_and_changed_entries_on_postgresql(database, shop, accounts, database_url):
+    if not database_url.startswith("postgresql"):
+        pytest.skip("the deferred balance trigger is PostgreSQL's")
+    pending, expense = accounts
+    with pytest.raises(DBAPIError, match="does not balance"), database.transaction() as session:
+        txn = LedgerTransaction(shop_id=shop.id, key="raw", kind="raw")
+        session.add(txn)
+        session.flush()
+        session.add(LedgerEntry(shop_id=shop.id, transaction_id=txn.id, account_id=expense.id, amount=1,
+                                currency="CNY"))
+    with database.transaction() as session:
+        ledger.post(session, shop.id, "ok", "accrue", [ledger.debit(expense, 5), ledger.credit(pending, 5)])
+    with pytest.raises(DBAPIError, match="append-only"), database.transaction() as session:
+        session.execute(update(LedgerEntry).values(amount=0))
+    with database.transaction() as session:
+        assert session.scalar(text("SELECT SUM(amount) FROM ledger_entry")) == 0
+        assert ledger.balance(session, pending) == 5
