@@ -306,9 +306,17 @@ def upgrade():
         # Checked by the database at commit (deferred): every transaction sums to zero, and
         # entries are never changed or removed.
         op.execute(LEDGER_GUARDS)
+    elif op.get_bind().dialect.name == "sqlite":
+        # SQLite cannot defer a check to commit; the code checks balance, this keeps entries append-only.
+        for verb in ("UPDATE", "DELETE"):
+            op.execute(f"CREATE TRIGGER ledger_entry_no_{verb.lower()} BEFORE {verb} ON ledger_entry "
+                       "BEGIN SELECT RAISE(ABORT, 'ledger entries are append-only'); END")
 
 
 def downgrade():
+    if op.get_bind().dialect.name == "sqlite":
+        op.execute("DROP TRIGGER ledger_entry_no_update")
+        op.execute("DROP TRIGGER ledger_entry_no_delete")
     if op.get_bind().dialect.name == "postgresql":
         op.execute("DROP TRIGGER ledger_entry_no_change ON ledger_entry")
         op.execute("DROP TRIGGER ledger_entry_balances ON ledger_entry")

@@ -95,7 +95,8 @@ def start_worker(stack):
         connection = stack.redis.connection()
         known = {worker.name for worker in Worker.all(connection=connection)}
         process = servers.start_process(
-            [FENXIAO, "worker"], env={**stack.env, "FENXIAO_JOBS": None}, cwd=stack.workdir, name="fenxiao-worker",
+            [FENXIAO, "worker"], env={**stack.env, "FENXIAO_JOBS": None}, cwd=stack.workdir,
+            name="fenxiao-worker",
             ready_check=lambda: {worker.name for worker in Worker.all(connection=connection)} - known)
         started.append(process)
         return process

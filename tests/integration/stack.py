@@ -152,8 +152,8 @@ class Stack:
     def age_inbox(self, seconds: int) -> None:
         """Move every pending event's next check ``seconds`` into the past (time passing, for the sweep)."""
         with self.engine.begin() as conn:
-            conn.execute(text("UPDATE inbox_event SET next_attempt_at = next_attempt_at - make_interval(secs => :s)"),
-                         {"s": seconds})
+            conn.execute(text("UPDATE inbox_event SET next_attempt_at = next_attempt_at"
+                              " - make_interval(secs => :seconds)"), {"seconds": seconds})
 
 
 def commission_summary(order: dict) -> list[tuple]:

@@ -14,7 +14,7 @@ from rq.job import Job, JobStatus
 from plugin import inbox
 from tests.servers import wait_until
 
-from .stack import ORDER_ID, POLL_SECONDS, commission_summary
+from .stack import POLL_SECONDS, commission_summary
 
 ACK = {"ok": True}
 TEE, CAP = "487817672276298554", "487817672276298555"
@@ -100,8 +100,9 @@ def test_the_same_order_in_a_new_delivery_earns_no_second_commission(stack, star
 
 @pytest.mark.integration
 def test_healthz_reports_the_database_and_redis(stack):
+    healthy = {"status": "ok", "database": True, "jobs": "rq", "redis": True}
     up = stack.healthz()
-    assert (up.status_code, up.json()) == (200, {"status": "ok", "database": True, "jobs": "rq", "redis": True})
+    assert (up.status_code, up.json()) == (200, healthy)
 
     stack.redis.stop()
     down = stack.healthz()
@@ -110,7 +111,7 @@ def test_healthz_reports_the_database_and_redis(stack):
 
     stack.redis.start()
     assert wait_until(lambda: stack.healthz().status_code == 200, timeout=5)
-    assert stack.healthz().json() == {"status": "ok", "database": True, "jobs": "rq", "redis": True}
+    assert stack.healthz().json() == healthy
 
 
 @pytest.mark.integration
@@ -159,8 +160,9 @@ def test_the_worker_runs_both_sweeps_on_rq_cron_scheduler(stack, start_worker):
     for name in ("plugin.jobs.inbox_sweep", "plugin.jobs.settlement_sweep"):
         [job_id] = get_cron_job_ids(name, connection)
         job = Job.fetch(job_id, connection=connection)
-        assert wait_until(lambda j=job: j.get_status(refresh=True) == JobStatus.FINISHED, timeout=POLL_SECONDS)
+        assert wait_until(lambda j=job: j.get_status(refresh=True) == JobStatus.FINISHED,
+                          timeout=POLL_SECONDS), job.get_status()
         assert job.return_value() == 0  # an empty database: nothing to sweep or settle
 
     worker.stop()
-    assert wait_until(lambda: CronScheduler.all(connection) == [], timeout=5), "cron scheduler left registered"
+    assert wait_until(lambda: CronScheduler.all(connection) == [], timeout=5), "scheduler left registered"

@@ -2,7 +2,7 @@
 posts each key once, and derives balances from entries."""
 
 import pytest
-from sqlalchemy import select, text, update
+from sqlalchemy import delete, select, text, update
 from sqlalchemy.exc import DBAPIError
 
 from adapters.money import Money
@@ -44,10 +44,10 @@ def test_unbalanced_or_mixed_currency_is_refused_and_writes_nothing(database, sh
         assert session.scalar(select(LedgerTransaction)) is None
 
 
-def test_database_rejects_unbalanced_and_changed_entries_on_postgresql(database, shop, accounts, database_url):
+def test_database_rejects_unbalanced_transactions_on_postgresql(database, shop, accounts, database_url):
     if not database_url.startswith("postgresql"):
-        pytest.skip("the deferred balance trigger is PostgreSQL's")
-    pending, expense = accounts
+        pytest.skip("the deferred balance trigger is PostgreSQL's; SQLite relies on the code's check")
+    _, expense = accounts
     with pytest.raises(DBAPIError, match="does not balance"), database.transaction() as session:
         txn = LedgerTransaction(shop_id=shop.id, key="raw", kind="raw")
         session.add(txn)
@@ -55,9 +55,17 @@ def test_database_rejects_unbalanced_and_changed_entries_on_postgresql(database,
         session.add(LedgerEntry(shop_id=shop.id, transaction_id=txn.id, account_id=expense.id, amount=1,
                                 currency="CNY"))
     with database.transaction() as session:
+        assert session.scalar(select(LedgerTransaction)) is None
+
+
+def test_database_keeps_entries_append_only(database, shop, accounts):
+    pending, expense = accounts
+    with database.transaction() as session:
         ledger.post(session, shop.id, "ok", "accrue", [ledger.debit(expense, 5), ledger.credit(pending, 5)])
     with pytest.raises(DBAPIError, match="append-only"), database.transaction() as session:
         session.execute(update(LedgerEntry).values(amount=0))
+    with pytest.raises(DBAPIError, match="append-only"), database.transaction() as session:
+        session.execute(delete(LedgerEntry))
     with database.transaction() as session:
         assert session.scalar(text("SELECT SUM(amount) FROM ledger_entry")) == 0
         assert ledger.balance(session, pending) == 5

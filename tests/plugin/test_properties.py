@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from hypothesis import HealthCheck, given, note, settings
+from hypothesis import HealthCheck, event, given, note, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
@@ -90,7 +90,9 @@ def check_invariants(database, shop: sc.ShopUnderTest, scenario: sc.Scenario, *,
             assert session.scalar(select(func.count()).select_from(LedgerEntry)
                                   .where(LedgerEntry.shop_id == shop_id)) == 0
 
+        event(f"commissions: {'some' if rows else 'none'}; paid: {scenario.paid}")
         for _line, _tier, c in rows:
+            event(f"commission {c.status}{' partly reversed' if 0 < c.reversed < c.amount else ''}")
             assert 0 <= c.reversed <= c.amount
             fully = c.reversed == c.amount
             assert (c.status in (CommissionStatus.CANCELLED, CommissionStatus.CLAWED_BACK)) == fully, c.status

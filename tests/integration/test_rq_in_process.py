@@ -1,0 +1,76 @@
+"""RQ mode without extra processes: the Flask test client for the web side and an in-process
+``SimpleWorker`` in burst mode for the worker side, on both databases and a real Redis."""
+
+from __future__ import annotations
+
+import pytest
+from redis import Redis
+from rq import Queue, SimpleWorker
+from rq.job import Job, JobStatus
+from sqlalchemy import func, select
+
+from plugin import runtime, shops
+from plugin.app import create_app
+from plugin.config import Config
+from plugin.models import InboxEvent, Order
+from plugin.queues import EVENTS, PAYOUTS, SETTLEMENT
+from tests.conftest import fixture_bytes, shopify_headers
+
+from .stack import INVITE_CODE, ORDER_ID, commission_summary
+
+TEE, CAP = "487817672276298554", "487817672276298555"
+
+
+@pytest.fixture
+def rq_app(database_url, redis_server):
+    connection = Redis.from_url(redis_server)
+    connection.flushdb()
+    app = create_app(Config(database_url=database_url, redis_url=redis_server, jobs="rq", testing=True))
+    yield app, connection
+    runtime.current().database.dispose()
+    connection.flushdb()
+
+
+def inbox_rows(database) -> list[tuple]:
+    with database.transaction() as session:
+        return [tuple(row) for row in session.execute(
+            select(InboxEvent.id, InboxEvent.status, InboxEvent.attempts).order_by(InboxEvent.id))]
+
+
+@pytest.mark.integration
+def test_rq_mode_enqueues_after_commit_and_a_simple_worker_applies_the_order(rq_app):
+    app, connection = rq_app
+    client, database = app.test_client(), runtime.current().database
+    with database.transaction() as session:
+        new = shops.create_shop(session, name="RQ shop", platform="shopify", webhook_secret="whsec-rq")
+    shop_id, auth = new.shop.id, {"X-Api-Key": new.api_key}
+    member = client.post(f"/api/v1/shops/{shop_id}/members", headers=auth,
+                         json={"platform": "shopify", "external_id": "inviter-1"})
+    inviter_id = member.json["member_id"]
+    client.post(f"/api/v1/shops/{shop_id}/distributors", headers=auth,
+                json={"member_id": inviter_id, "invite_code": INVITE_CODE})
+    body = fixture_bytes("shopify", "orders_paid")
+    events = Queue(EVENTS, connection=connection)
+
+    reply = client.post(f"/webhooks/shopify/{shop_id}", data=body,
+                        headers=shopify_headers("orders/paid", body, "whsec-rq", "delivery-1"))
+
+    assert (reply.status_code, reply.json) == (200, {"ok": True})
+    [(event_id, status, attempts)] = inbox_rows(database)
+    assert (status, attempts) == ("received", 0)
+    assert events.job_ids == [f"inbox-{event_id}"]
+    with database.transaction() as session:
+        assert session.scalar(select(func.count()).select_from(Order)) == 0
+
+    queues = [events, Queue(SETTLEMENT, connection=connection), Queue(PAYOUTS, connection=connection)]
+    worker = SimpleWorker(queues, connection=connection)
+    assert worker.work(burst=True) is True
+
+    job = Job.fetch(f"inbox-{event_id}", connection=connection)
+    assert (job.get_status(), job.return_value()) == (JobStatus.FINISHED, "processed")
+    assert events.job_ids == []
+    assert inbox_rows(database) == [(event_id, "processed", 1)]
+    order = client.get(f"/api/v1/shops/{shop_id}/orders/{ORDER_ID}", headers=auth)
+    assert order.status_code == 200
+    assert commission_summary(order.json) == [(TEE, inviter_id, 1, 2980, 0, "pending"),
+                                              (CAP, inviter_id, 1, 1000, 0, "pending")]
