@@ -315,8 +315,11 @@ def refunds_strategy(draw, lines: tuple[Line, ...]) -> tuple[dict[int, int], ...
 def scenarios(draw) -> Scenario:
     """A scenario with its events in generation order (shuffle them with ``st.permutations``)."""
     chain_length = draw(st.integers(1, 5))
-    suspended = frozenset(draw(st.sets(st.integers(0, chain_length - 1), max_size=1)))
-    buyer_index = draw(st.none() | st.integers(0, chain_length - 1))
+    # Mostly an ordinary outsider buying through an active chain; sometimes a suspended
+    # member, sometimes a chain member buying (self-purchase, or the top closing a cycle).
+    suspended = draw(st.just(frozenset()) | st.just(frozenset())
+                     | st.integers(0, chain_length - 1).map(lambda i: frozenset({i})))
+    buyer_index = draw(st.none() | st.none() | st.integers(0, chain_length - 1))
     lines = draw(lines_strategy)
     scenario = Scenario(
         chain_length=chain_length, suspended=suspended, buyer_index=buyer_index,
@@ -340,7 +343,7 @@ def scenarios(draw) -> Scenario:
                                    f"{'dup' if same_id else 'redelivery'} of {original.label}"))
     offsets = {"before": -timedelta(hours=1), "at": timedelta(0), "after": timedelta(hours=1)}
     ticks = [Tick(scenario.settle_after + offsets[when], when)
-             for when in draw(st.lists(st.sampled_from(sorted(offsets)), max_size=2))]
+             for when in draw(st.lists(st.sampled_from(sorted(offsets)), max_size=3))]
     scenario.events = deliveries + copies + ticks
     return scenario
 

@@ -17,6 +17,7 @@ examples. Properties checked after every run:
 
 from __future__ import annotations
 
+import os
 from collections import defaultdict
 
 from hypothesis import HealthCheck, event, given, note, settings
@@ -32,17 +33,20 @@ from plugin.models import (
     InboxEvent,
     InboxStatus,
     LedgerEntry,
+    LedgerTransaction,
     Order,
     OrderStatus,
 )
 from plugin.models.ledger import SHOP_OWNER
 from tests.plugin import scenario as sc
 
-EXAMPLES = {"sqlite": 30, "postgresql": 15}
+# Examples per test and database; FENXIAO_PROPERTY_EXAMPLES=500 explores further.
+EXAMPLES = {"sqlite": 30, "postgresql": 30}
 
 
 def examples(database) -> settings:
-    return settings(max_examples=EXAMPLES[database.dialect], deadline=None, derandomize=False,
+    count = int(os.environ.get("FENXIAO_PROPERTY_EXAMPLES", 0)) or EXAMPLES[database.dialect]
+    return settings(max_examples=count, deadline=None, derandomize=False,
                     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 
 
@@ -90,6 +94,9 @@ def check_invariants(database, shop: sc.ShopUnderTest, scenario: sc.Scenario, *,
             assert session.scalar(select(func.count()).select_from(LedgerEntry)
                                   .where(LedgerEntry.shop_id == shop_id)) == 0
 
+        for kind in session.scalars(select(LedgerTransaction.kind).where(LedgerTransaction.shop_id == shop_id)
+                                    .distinct()):
+            event(f"ledger kind {kind}")
         event(f"commissions: {'some' if rows else 'none'}; paid: {scenario.paid}")
         for _line, _tier, c in rows:
             event(f"commission {c.status}{' partly reversed' if 0 < c.reversed < c.amount else ''}")
