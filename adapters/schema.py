@@ -165,9 +165,7 @@ class RefundSchema(Schema):
     external_id = _text
     order_external_id = _text
     currency = fields.String(required=True, validate=validate.Regexp(r"^[A-Z]{3}$"))
-    lines = fields.List(
-        fields.Nested(RefundLineSchema), required=True, validate=validate.Length(max=500)
-    )
+    lines = fields.List(fields.Nested(RefundLineSchema), required=True, validate=validate.Length(max=500))
     created_at = fields.AwareDateTime(required=True)
 
     @post_load

@@ -32,7 +32,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--host", default="127.0.0.1", help="a loopback address")
     parser.add_argument("--port", type=int, required=True)
-    parser.add_argument("--threads", type=int, default=8, help="waitress threads (fenxiao serve's default: 8)")
+    parser.add_argument("--threads", type=int, default=8, help="waitress threads (as fenxiao serve: 8)")
     args = parser.parse_args()
     if not ipaddress.ip_address(args.host).is_loopback:
         parser.error("the benchmark only listens on loopback addresses")

@@ -61,8 +61,11 @@ def _healthz():
         database_ok = True
     except Exception:  # noqa: BLE001 - reported, not raised
         database_ok = False
-    checks = {"database": database_ok, "jobs": rt.queue.kind, "redis": rt.queue.ping() if rt.queue.kind == "rq"
-              else None}
+    checks = {
+        "database": database_ok,
+        "jobs": rt.queue.kind,
+        "redis": rt.queue.ping() if rt.queue.kind == "rq" else None,
+    }
     healthy = database_ok and checks["redis"] is not False
     return jsonify({"status": "ok" if healthy else "degraded", **checks}), 200 if healthy else 503
 
@@ -83,4 +86,6 @@ def _register_errors(app: Flask) -> None:
     @app.errorhandler(Exception)
     def unexpected(err: Exception):
         log.exception("unhandled error")
-        return jsonify({"error": {"code": "internal_error", "message": "unexpected error; it was logged"}}), 500
+        return jsonify(
+            {"error": {"code": "internal_error", "message": "unexpected error; it was logged"}}
+        ), 500

@@ -39,8 +39,16 @@ def _would_cycle(session: Session, member_id: int, inviter_id: int) -> bool:
     return False
 
 
-def bind(session: Session, shop_id: int, member_id: int, invite_code: str, *, source: str = "invite_code",
-         source_ref: str = "", actor: str = audit.SYSTEM) -> Binding:
+def bind(
+    session: Session,
+    shop_id: int,
+    member_id: int,
+    invite_code: str,
+    *,
+    source: str = "invite_code",
+    source_ref: str = "",
+    actor: str = audit.SYSTEM,
+) -> Binding:
     """Bind ``member_id`` under the distributor owning ``invite_code``.
 
     Returns the existing binding unchanged if the member is already bound (first wins).
@@ -56,23 +64,39 @@ def bind(session: Session, shop_id: int, member_id: int, invite_code: str, *, so
         return existing
     inviter = distributor_by_code(session, shop_id, invite_code)
     if inviter is None or is_earning(session, inviter.member_id) is None:
-        raise BindingRefused(f"invite code {invite_code!r} does not belong to an active distributor",
-                             "invite_code")
+        raise BindingRefused(
+            f"invite code {invite_code!r} does not belong to an active distributor", "invite_code"
+        )
     if inviter.member_id == member_id:
         raise BindingRefused("a member cannot bind to their own invite code", "invite_code")
     if _would_cycle(session, member_id, inviter.member_id):
         raise BindingRefused("binding would create a cycle in the invite tree", "invite_code")
     upper = binding_of(session, inviter.member_id)
-    binding = Binding(member_id=member_id, shop_id=shop_id, tier1_id=inviter.member_id,
-                      tier2_id=upper.tier1_id if upper else None, tier3_id=upper.tier2_id if upper else None,
-                      source=source, source_ref=source_ref)
+    binding = Binding(
+        member_id=member_id,
+        shop_id=shop_id,
+        tier1_id=inviter.member_id,
+        tier2_id=upper.tier1_id if upper else None,
+        tier3_id=upper.tier2_id if upper else None,
+        source=source,
+        source_ref=source_ref,
+    )
     try:
         with session.begin_nested():
             session.add(binding)
             session.flush()
     except IntegrityError:
         return binding_of(session, member_id)  # a concurrent first binding won
-    audit.record(session, shop_id, "binding.created", "member", member_id, actor=actor,
-                 inviter_id=inviter.member_id, source=source, source_ref=source_ref,
-                 ancestors=[binding.tier1_id, binding.tier2_id, binding.tier3_id])
+    audit.record(
+        session,
+        shop_id,
+        "binding.created",
+        "member",
+        member_id,
+        actor=actor,
+        inviter_id=inviter.member_id,
+        source=source,
+        source_ref=source_ref,
+        ancestors=[binding.tier1_id, binding.tier2_id, binding.tier3_id],
+    )
     return binding

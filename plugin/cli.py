@@ -27,8 +27,10 @@ def _database_url() -> str:
 @click.option("-v", "--verbose", is_flag=True, help="Log at INFO level.")
 def main(verbose: bool):
     """fenxiao: compliant referral-distribution commissions for any shop."""
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
 
 
 @main.group()
@@ -51,10 +53,17 @@ def db_current():
 
 def shop_summary(new: shops.NewShop, base_url: str) -> dict:
     shop = new.shop
-    return {"shop_id": shop.id, "name": shop.name, "platform": shop.platform, "currency": shop.currency,
-            "tier_depth": shop.tier_depth, "after_sales_days": shop.after_sales_days,
-            "webhook_url": f"{base_url.rstrip('/')}/webhooks/{shop.platform}/{shop.id}",
-            "webhook_secret": new.webhook_secret, "api_key": new.api_key}
+    return {
+        "shop_id": shop.id,
+        "name": shop.name,
+        "platform": shop.platform,
+        "currency": shop.currency,
+        "tier_depth": shop.tier_depth,
+        "after_sales_days": shop.after_sales_days,
+        "webhook_url": f"{base_url.rstrip('/')}/webhooks/{shop.platform}/{shop.id}",
+        "webhook_secret": new.webhook_secret,
+        "api_key": new.api_key,
+    }
 
 
 @main.group()
@@ -75,9 +84,16 @@ def shop_add(name, platform, currency, tier_depth, after_sales_days, webhook_sec
     database = runtime.configure(_config(jobs="inline")).database
     try:
         with database.transaction() as session:
-            new = shops.create_shop(session, name=name, platform=platform, currency=currency,
-                                    tier_depth=tier_depth, after_sales_days=after_sales_days,
-                                    webhook_secret=webhook_secret, actor="cli")
+            new = shops.create_shop(
+                session,
+                name=name,
+                platform=platform,
+                currency=currency,
+                tier_depth=tier_depth,
+                after_sales_days=after_sales_days,
+                webhook_secret=webhook_secret,
+                actor="cli",
+            )
     except shops.InvalidSetting as err:
         raise click.UsageError(f"{err.field}: {err.message}") from None
     click.echo(json.dumps(shop_summary(new, base_url), indent=2))

@@ -29,9 +29,14 @@ def sample(name: str) -> bytes:
 
 
 def signed_headers(topic: str, body: bytes, secret: str, webhook_id: str | None = None) -> dict:
-    return {"Content-Type": "application/json", "X-Shopify-Topic": topic,
-            "X-Shopify-Hmac-Sha256": sign_shopify(body, secret), "X-Shopify-Shop-Domain": "demo-shop.myshopify.com",
-            "X-Shopify-API-Version": "2026-07", "X-Shopify-Webhook-Id": webhook_id or str(uuid.uuid4())}
+    return {
+        "Content-Type": "application/json",
+        "X-Shopify-Topic": topic,
+        "X-Shopify-Hmac-Sha256": sign_shopify(body, secret),
+        "X-Shopify-Shop-Domain": "demo-shop.myshopify.com",
+        "X-Shopify-API-Version": "2026-07",
+        "X-Shopify-Webhook-Id": webhook_id or str(uuid.uuid4()),
+    }
 
 
 def seed_chain(session, shop_id: int) -> dict[str, int]:
@@ -60,7 +65,9 @@ def _balances_table(session, shop, ids: dict[str, int]) -> str:
     rows = [f"{'member':<8}{'pending':>10}{'available':>11}{'arrears':>9}"]
     for name, member_id in ids.items():
         b = ledger.member_balances(session, shop.id, member_id, shop.currency)
-        rows.append(f"{name:<8}{b['pending'] / 100:>10.2f}{b['available'] / 100:>11.2f}{b['arrears'] / 100:>9.2f}")
+        rows.append(
+            f"{name:<8}{b['pending'] / 100:>10.2f}{b['available'] / 100:>11.2f}{b['arrears'] / 100:>9.2f}"
+        )
     return "\n".join(rows)
 
 
@@ -78,12 +85,15 @@ def demo(database_url):
         new = shops.create_shop(session, name="Demo shop", platform="shopify", actor="demo")
         ids = seed_chain(session, new.shop.id)
     shop, secret, client = new.shop, new.webhook_secret, app.test_client()
-    click.echo(f"shop {shop.id}: tier depth {shop.tier_depth}, after-sales window {shop.after_sales_days} days")
+    click.echo(
+        f"shop {shop.id}: tier depth {shop.tier_depth}, after-sales window {shop.after_sales_days} days"
+    )
     click.echo("invite chain A ← B ← C ← D; buyer E orders with D's ref code INV-B7K2 (¥398.00)\n")
 
     def post(step: str, topic: str, body: bytes, webhook_id: str | None = None) -> str:
-        reply = client.post(f"/webhooks/shopify/{shop.id}", data=body,
-                            headers=signed_headers(topic, body, secret, webhook_id))
+        reply = client.post(
+            f"/webhooks/shopify/{shop.id}", data=body, headers=signed_headers(topic, body, secret, webhook_id)
+        )
         click.echo(f"{step:<48} → HTTP {reply.status_code}")
         return webhook_id
 
@@ -143,15 +153,24 @@ def up(host, port):
 @click.command("send-sample")
 @click.argument("name", type=click.Choice(["orders_paid", "orders_fulfilled", "refunds_create"]))
 @click.option("--url", default="http://127.0.0.1:8000", show_default=True)
-@click.option("--shop-file", type=click.Path(exists=True, path_type=Path), default=DEMO_FILE, show_default=True)
+@click.option(
+    "--shop-file", type=click.Path(exists=True, path_type=Path), default=DEMO_FILE, show_default=True
+)
 def send_sample(name, url, shop_file):
     """Sign a sample Shopify payload with the demo shop's secret and post it."""
     import requests
 
     shop = json.loads(shop_file.read_text())
     body = sample(name)
-    topic = {"orders_paid": "orders/paid", "orders_fulfilled": "orders/fulfilled",
-             "refunds_create": "refunds/create"}[name]
-    reply = requests.post(f"{url.rstrip('/')}/webhooks/shopify/{shop['shop_id']}", data=body,
-                          headers=signed_headers(topic, body, shop["webhook_secret"]), timeout=10)
+    topic = {
+        "orders_paid": "orders/paid",
+        "orders_fulfilled": "orders/fulfilled",
+        "refunds_create": "refunds/create",
+    }[name]
+    reply = requests.post(
+        f"{url.rstrip('/')}/webhooks/shopify/{shop['shop_id']}",
+        data=body,
+        headers=signed_headers(topic, body, shop["webhook_secret"]),
+        timeout=10,
+    )
     click.echo(f"HTTP {reply.status_code} {reply.text.strip()}")

@@ -34,10 +34,19 @@ def commissions_of(session: Session, order_id: int, *, lock: bool = False) -> li
 
 
 def _facts(order: Order, line: OrderLine, tier: int, level: str) -> rules.LineFacts:
-    return rules.LineFacts(tier=tier, level=level, product_id=line.product_id, sku=line.sku,
-                           category=line.category, channel=order.channel, quantity=line.quantity,
-                           line_paid_amount=line.paid_amount, order_paid_amount=order.paid_total,
-                           currency=order.currency, order_time=order.paid_at or order.placed_at)
+    return rules.LineFacts(
+        tier=tier,
+        level=level,
+        product_id=line.product_id,
+        sku=line.sku,
+        category=line.category,
+        channel=order.channel,
+        quantity=line.quantity,
+        line_paid_amount=line.paid_amount,
+        order_paid_amount=order.paid_total,
+        currency=order.currency,
+        order_time=order.paid_at or order.placed_at,
+    )
 
 
 def accrue(session: Session, shop: Shop, order: Order) -> list[Commission]:
@@ -64,19 +73,41 @@ def accrue(session: Session, shop: Shop, order: Order) -> list[Commission]:
             pricing = rules.price_line(rule_set.document, _facts(order, line, tier, distributor.level))
             if pricing.amount <= 0:
                 continue
-            commission = Commission(shop_id=shop.id, order_id=order.id, order_line_id=line.id,
-                                    beneficiary_id=beneficiary_id, tier=tier, currency=order.currency,
-                                    amount=pricing.amount, rule_version=rule_set.version,
-                                    explanation=pricing.explanation, settle_after=settle_after(shop, order))
+            commission = Commission(
+                shop_id=shop.id,
+                order_id=order.id,
+                order_line_id=line.id,
+                beneficiary_id=beneficiary_id,
+                tier=tier,
+                currency=order.currency,
+                amount=pricing.amount,
+                rule_version=rule_set.version,
+                explanation=pricing.explanation,
+                settle_after=settle_after(shop, order),
+            )
             session.add(commission)
             session.flush()
             pending = ledger.account(session, shop.id, beneficiary_id, AccountKind.PENDING, order.currency)
-            ledger.post(session, shop.id, f"accrue:{commission.id}", "accrue",
-                        [ledger.debit(expense, pricing.amount), ledger.credit(pending, pricing.amount)],
-                        memo=f"order {order.external_id} line {line.external_id} tier {tier}")
-            audit.record(session, shop.id, "commission.accrued", "commission", commission.id,
-                         order=order.external_id, tier=tier, beneficiary_id=beneficiary_id,
-                         amount=pricing.amount, rule_version=rule_set.version)
+            ledger.post(
+                session,
+                shop.id,
+                f"accrue:{commission.id}",
+                "accrue",
+                [ledger.debit(expense, pricing.amount), ledger.credit(pending, pricing.amount)],
+                memo=f"order {order.external_id} line {line.external_id} tier {tier}",
+            )
+            audit.record(
+                session,
+                shop.id,
+                "commission.accrued",
+                "commission",
+                commission.id,
+                order=order.external_id,
+                tier=tier,
+                beneficiary_id=beneficiary_id,
+                amount=pricing.amount,
+                rule_version=rule_set.version,
+            )
             created.append(commission)
     return created
 
@@ -112,20 +143,39 @@ def reverse_for_refunds(session: Session, shop: Shop, order: Order) -> int:
             _claw_back(session, shop, commission, delta, target)
         commission.reversed = target
         if commission.reversed == commission.amount:
-            commission.status = (CommissionStatus.CANCELLED if commission.status == CommissionStatus.PENDING
-                                 else CommissionStatus.CLAWED_BACK)
-        audit.record(session, shop.id, "commission.reversed", "commission", commission.id,
-                     order=order.external_id, amount=delta, reversed_total=target, status=commission.status)
+            commission.status = (
+                CommissionStatus.CANCELLED
+                if commission.status == CommissionStatus.PENDING
+                else CommissionStatus.CLAWED_BACK
+            )
+        audit.record(
+            session,
+            shop.id,
+            "commission.reversed",
+            "commission",
+            commission.id,
+            order=order.external_id,
+            amount=delta,
+            reversed_total=target,
+            status=commission.status,
+        )
         total += delta
     return total
 
 
 def _cancel_pending(session, shop, commission, delta, target):
-    pending = ledger.account(session, shop.id, commission.beneficiary_id, AccountKind.PENDING, commission.currency)
+    pending = ledger.account(
+        session, shop.id, commission.beneficiary_id, AccountKind.PENDING, commission.currency
+    )
     expense = ledger.shop_account(session, shop.id, AccountKind.COMMISSION_EXPENSE, commission.currency)
-    ledger.post(session, shop.id, f"reverse:{commission.id}:{target}", "cancel",
-                [ledger.debit(pending, delta), ledger.credit(expense, delta)],
-                memo="refund before settlement")
+    ledger.post(
+        session,
+        shop.id,
+        f"reverse:{commission.id}:{target}",
+        "cancel",
+        [ledger.debit(pending, delta), ledger.credit(expense, delta)],
+        memo="refund before settlement",
+    )
 
 
 def _claw_back(session, shop, commission, delta, target):
@@ -135,10 +185,18 @@ def _claw_back(session, shop, commission, delta, target):
     arrears = ledger.account(session, shop.id, member, AccountKind.ARREARS, currency)
     expense = ledger.shop_account(session, shop.id, AccountKind.COMMISSION_EXPENSE, currency)
     from_available = min(max(ledger.balance(session, available), 0), delta)
-    ledger.post(session, shop.id, f"reverse:{commission.id}:{target}", "clawback",
-                [ledger.debit(available, from_available), ledger.debit(arrears, delta - from_available),
-                 ledger.credit(expense, delta)],
-                memo="refund after settlement")
+    ledger.post(
+        session,
+        shop.id,
+        f"reverse:{commission.id}:{target}",
+        "clawback",
+        [
+            ledger.debit(available, from_available),
+            ledger.debit(arrears, delta - from_available),
+            ledger.credit(expense, delta),
+        ],
+        memo="refund after settlement",
+    )
 
 
 def settle(session: Session, shop: Shop, commission: Commission) -> int:
@@ -149,11 +207,26 @@ def settle(session: Session, shop: Shop, commission: Commission) -> int:
     available = ledger.account(session, shop.id, member, AccountKind.AVAILABLE, currency, lock=True)
     arrears = ledger.account(session, shop.id, member, AccountKind.ARREARS, currency)
     repay = min(max(ledger.balance(session, arrears), 0), remaining)
-    ledger.post(session, shop.id, f"settle:{commission.id}", "settle",
-                [ledger.debit(pending, remaining), ledger.credit(arrears, repay),
-                 ledger.credit(available, remaining - repay)],
-                memo="after-sales window passed")
+    ledger.post(
+        session,
+        shop.id,
+        f"settle:{commission.id}",
+        "settle",
+        [
+            ledger.debit(pending, remaining),
+            ledger.credit(arrears, repay),
+            ledger.credit(available, remaining - repay),
+        ],
+        memo="after-sales window passed",
+    )
     commission.status = CommissionStatus.AVAILABLE
-    audit.record(session, shop.id, "commission.settled", "commission", commission.id, amount=remaining,
-                 arrears_repaid=repay)
+    audit.record(
+        session,
+        shop.id,
+        "commission.settled",
+        "commission",
+        commission.id,
+        amount=remaining,
+        arrears_repaid=repay,
+    )
     return remaining

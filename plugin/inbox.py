@@ -30,24 +30,42 @@ STUCK_AFTER = timedelta(seconds=60)  # a received event not processed by then lo
 DONE = (InboxStatus.PROCESSED, InboxStatus.IGNORED, InboxStatus.DEAD)
 
 
-def store(session: Session, shop: Shop, platform: str, delivery: base.Delivery,
-          headers: Mapping[str, str], body: bytes) -> int | None:
+def store(
+    session: Session,
+    shop: Shop,
+    platform: str,
+    delivery: base.Delivery,
+    headers: Mapping[str, str],
+    body: bytes,
+) -> int | None:
     """Insert the raw delivery unless its key was seen. Returns the new id, or None for a duplicate."""
     now = utcnow()
     ignored = delivery.kind == base.KIND_IGNORED
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    statement = (insert(InboxEvent).values(
-        shop_id=shop.id, platform=platform, event_key=delivery.event_key, topic=delivery.topic,
-        kind=delivery.kind, headers={k.lower(): v for k, v in headers.items()}, body=body,
-        status=InboxStatus.IGNORED if ignored else InboxStatus.RECEIVED, attempts=0, received_at=now,
-        next_attempt_at=now + STUCK_AFTER, processed_at=now if ignored else None)
+    statement = (
+        insert(InboxEvent)
+        .values(
+            shop_id=shop.id,
+            platform=platform,
+            event_key=delivery.event_key,
+            topic=delivery.topic,
+            kind=delivery.kind,
+            headers={k.lower(): v for k, v in headers.items()},
+            body=body,
+            status=InboxStatus.IGNORED if ignored else InboxStatus.RECEIVED,
+            attempts=0,
+            received_at=now,
+            next_attempt_at=now + STUCK_AFTER,
+            processed_at=now if ignored else None,
+        )
         .on_conflict_do_nothing(index_elements=["shop_id", "platform", "event_key"])
-        .returning(InboxEvent.id))
+        .returning(InboxEvent.id)
+    )
     return session.scalar(statement)
 
 
 def backoff(attempts: int) -> timedelta:
-    return timedelta(seconds=min(10 * 2 ** attempts, 3600))
+    return timedelta(seconds=min(10 * 2**attempts, 3600))
 
 
 def process(database: Database, event_id: int) -> str:
@@ -88,10 +106,18 @@ def _record_failure(database: Database, event_id: int, exc: Exception) -> str:
 def due_for_retry(database: Database, now: datetime, limit: int = 1000) -> list[int]:
     """Events whose job was lost or whose retry time has come; pushes their next check out."""
     with database.transaction() as session:
-        rows = list(session.scalars(
-            select(InboxEvent).where(InboxEvent.status.in_((InboxStatus.RECEIVED, InboxStatus.FAILED)),
-                                     InboxEvent.next_attempt_at <= now)
-            .order_by(InboxEvent.id).limit(limit).with_for_update()))
+        rows = list(
+            session.scalars(
+                select(InboxEvent)
+                .where(
+                    InboxEvent.status.in_((InboxStatus.RECEIVED, InboxStatus.FAILED)),
+                    InboxEvent.next_attempt_at <= now,
+                )
+                .order_by(InboxEvent.id)
+                .limit(limit)
+                .with_for_update()
+            )
+        )
         for event in rows:
             if event.status == InboxStatus.RECEIVED:
                 event.next_attempt_at = now + STUCK_AFTER

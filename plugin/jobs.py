@@ -15,8 +15,9 @@ def process_inbox_event(event_id: int) -> str:
 
 
 def enqueue_inbox_event(event_id: int) -> bool:
-    return runtime.current().queue.enqueue(process_inbox_event, event_id, job_id=f"inbox-{event_id}",
-                                           queue_name=EVENTS)
+    return runtime.current().queue.enqueue(
+        process_inbox_event, event_id, job_id=f"inbox-{event_id}", queue_name=EVENTS
+    )
 
 
 def inbox_sweep() -> int:

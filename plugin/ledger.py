@@ -18,15 +18,25 @@ from .errors import UnbalancedTransaction
 from .models import Account, AccountKind, LedgerEntry, LedgerTransaction
 from .models.ledger import DEBIT_NORMAL, SHOP_OWNER
 
-DISTRIBUTOR_ACCOUNTS = (AccountKind.PENDING, AccountKind.AVAILABLE, AccountKind.WITHDRAWING,
-                        AccountKind.PAID, AccountKind.ARREARS)
+DISTRIBUTOR_ACCOUNTS = (
+    AccountKind.PENDING,
+    AccountKind.AVAILABLE,
+    AccountKind.WITHDRAWING,
+    AccountKind.PAID,
+    AccountKind.ARREARS,
+)
 
 
-def account(session: Session, shop_id: int, member_id: int, kind: AccountKind, currency: str,
-            *, lock: bool = False) -> Account:
+def account(
+    session: Session, shop_id: int, member_id: int, kind: AccountKind, currency: str, *, lock: bool = False
+) -> Account:
     """The account, created on first use. ``lock`` takes a row lock to serialize balance checks."""
-    query = select(Account).where(Account.shop_id == shop_id, Account.member_id == member_id,
-                                  Account.kind == kind, Account.currency == currency)
+    query = select(Account).where(
+        Account.shop_id == shop_id,
+        Account.member_id == member_id,
+        Account.kind == kind,
+        Account.currency == currency,
+    )
     if lock:
         query = query.with_for_update()
     found = session.scalar(query)
@@ -46,12 +56,19 @@ def shop_account(session: Session, shop_id: int, kind: AccountKind, currency: st
 
 
 def already_posted(session: Session, shop_id: int, key: str) -> bool:
-    return session.scalar(select(LedgerTransaction.id).where(LedgerTransaction.shop_id == shop_id,
-                                                             LedgerTransaction.key == key)) is not None
+    return (
+        session.scalar(
+            select(LedgerTransaction.id).where(
+                LedgerTransaction.shop_id == shop_id, LedgerTransaction.key == key
+            )
+        )
+        is not None
+    )
 
 
-def post(session: Session, shop_id: int, key: str, kind: str, legs: Iterable[tuple[Account, Money]],
-         memo: str = "") -> LedgerTransaction | None:
+def post(
+    session: Session, shop_id: int, key: str, kind: str, legs: Iterable[tuple[Account, Money]], memo: str = ""
+) -> LedgerTransaction | None:
     """Post a balanced transaction once. Returns ``None`` if ``key`` was posted before.
 
     Raises:
@@ -66,8 +83,16 @@ def post(session: Session, shop_id: int, key: str, kind: str, legs: Iterable[tup
     txn = LedgerTransaction(shop_id=shop_id, key=key, kind=kind, memo=memo)
     session.add(txn)
     session.flush()
-    session.add_all(LedgerEntry(shop_id=shop_id, transaction_id=txn.id, account_id=acct.id,
-                                amount=amount.minor, currency=amount.currency) for acct, amount in legs)
+    session.add_all(
+        LedgerEntry(
+            shop_id=shop_id,
+            transaction_id=txn.id,
+            account_id=acct.id,
+            amount=amount.minor,
+            currency=amount.currency,
+        )
+        for acct, amount in legs
+    )
     session.flush()
     return txn
 
@@ -82,8 +107,9 @@ def credit(acct: Account, minor: int) -> tuple[Account, Money]:
 
 def balance(session: Session, acct: Account) -> int:
     """Balance in the account's normal direction (what is owed, for both sides)."""
-    total = session.scalar(select(func.coalesce(func.sum(LedgerEntry.amount), 0))
-                           .where(LedgerEntry.account_id == acct.id))
+    total = session.scalar(
+        select(func.coalesce(func.sum(LedgerEntry.amount), 0)).where(LedgerEntry.account_id == acct.id)
+    )
     return int(total) if acct.kind in DEBIT_NORMAL else -int(total)
 
 
@@ -93,16 +119,22 @@ def member_balances(session: Session, shop_id: int, member_id: int, currency: st
         select(Account.kind, func.coalesce(func.sum(LedgerEntry.amount), 0))
         .join(LedgerEntry, LedgerEntry.account_id == Account.id, isouter=True)
         .where(Account.shop_id == shop_id, Account.member_id == member_id, Account.currency == currency)
-        .group_by(Account.kind))
+        .group_by(Account.kind)
+    )
     sums = {kind: int(total) for kind, total in rows}
-    return {kind.value: (sums.get(kind, 0) if kind in DEBIT_NORMAL else -sums.get(kind, 0))
-            for kind in DISTRIBUTOR_ACCOUNTS}
+    return {
+        kind.value: (sums.get(kind, 0) if kind in DEBIT_NORMAL else -sums.get(kind, 0))
+        for kind in DISTRIBUTOR_ACCOUNTS
+    }
 
 
 def unbalanced_transactions(session: Session, shop_id: int | None = None) -> list[int]:
     """Ids of transactions whose entries do not sum to zero (should always be empty)."""
-    query = select(LedgerEntry.transaction_id).group_by(LedgerEntry.transaction_id).having(
-        func.sum(LedgerEntry.amount) != 0)
+    query = (
+        select(LedgerEntry.transaction_id)
+        .group_by(LedgerEntry.transaction_id)
+        .having(func.sum(LedgerEntry.amount) != 0)
+    )
     if shop_id is not None:
         query = query.where(LedgerEntry.shop_id == shop_id)
     return list(session.scalars(query))

@@ -17,9 +17,15 @@ _CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: codes are re
 
 def member_for_identity(session: Session, shop_id: int, platform: str, external_id: str) -> Member:
     """The member behind a platform identity, created on first sight (race-safe)."""
-    query = select(Member).join(MemberIdentity, MemberIdentity.member_id == Member.id).where(
-        MemberIdentity.shop_id == shop_id, MemberIdentity.platform == platform,
-        MemberIdentity.external_id == external_id)
+    query = (
+        select(Member)
+        .join(MemberIdentity, MemberIdentity.member_id == Member.id)
+        .where(
+            MemberIdentity.shop_id == shop_id,
+            MemberIdentity.platform == platform,
+            MemberIdentity.external_id == external_id,
+        )
+    )
     member = session.scalar(query)
     if member is not None:
         return member
@@ -28,8 +34,11 @@ def member_for_identity(session: Session, shop_id: int, platform: str, external_
             member = Member(shop_id=shop_id)
             session.add(member)
             session.flush()
-            session.add(MemberIdentity(shop_id=shop_id, platform=platform, external_id=external_id,
-                                       member_id=member.id))
+            session.add(
+                MemberIdentity(
+                    shop_id=shop_id, platform=platform, external_id=external_id, member_id=member.id
+                )
+            )
             session.flush()
     except IntegrityError:
         member = session.scalar(query)  # another worker created it first
@@ -47,26 +56,46 @@ def new_invite_code() -> str:
     return "INV-" + "".join(secrets.choice(_CODE_ALPHABET) for _ in range(6))
 
 
-def make_distributor(session: Session, shop_id: int, member_id: int, *, level: str = "B",
-                     invite_code: str | None = None, actor: str = audit.SYSTEM) -> Distributor:
+def make_distributor(
+    session: Session,
+    shop_id: int,
+    member_id: int,
+    *,
+    level: str = "B",
+    invite_code: str | None = None,
+    actor: str = audit.SYSTEM,
+) -> Distributor:
     """Approve a member as a distributor with an invite code. Joining is free: no entry fee."""
     get_member(session, shop_id, member_id)
     existing = session.get(Distributor, member_id)
     if existing is not None:
         return existing
     code = invite_code or new_invite_code()
-    if session.scalar(select(Distributor).where(Distributor.shop_id == shop_id, Distributor.invite_code == code)):
+    if session.scalar(
+        select(Distributor).where(Distributor.shop_id == shop_id, Distributor.invite_code == code)
+    ):
         raise InvalidSetting(f"invite code {code} is taken", "invite_code")
-    distributor = Distributor(member_id=member_id, shop_id=shop_id, level=level, invite_code=code,
-                              status=DistributorStatus.APPROVED)
+    distributor = Distributor(
+        member_id=member_id, shop_id=shop_id, level=level, invite_code=code, status=DistributorStatus.APPROVED
+    )
     session.add(distributor)
-    audit.record(session, shop_id, "distributor.approved", "member", member_id, actor=actor, level=level,
-                 invite_code=code)
+    audit.record(
+        session,
+        shop_id,
+        "distributor.approved",
+        "member",
+        member_id,
+        actor=actor,
+        level=level,
+        invite_code=code,
+    )
     return distributor
 
 
 def distributor_by_code(session: Session, shop_id: int, code: str) -> Distributor | None:
-    return session.scalar(select(Distributor).where(Distributor.shop_id == shop_id, Distributor.invite_code == code))
+    return session.scalar(
+        select(Distributor).where(Distributor.shop_id == shop_id, Distributor.invite_code == code)
+    )
 
 
 def is_earning(session: Session, member_id: int) -> Distributor | None:

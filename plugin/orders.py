@@ -61,21 +61,36 @@ def path(current: OrderStatus, target: OrderStatus) -> list[OrderStatus]:
 def lock_order(session: Session, shop_id: int, platform: str, external_id: str, currency: str) -> Order:
     """The order row, inserted if new, locked ``FOR UPDATE`` for the rest of the transaction."""
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    session.execute(insert(Order).values(shop_id=shop_id, platform=platform, external_id=external_id,
-                                         currency=currency, status=S.CREATED, channel="", paid_total=0,
-                                         refunded_total=0, created_at=utcnow())
-                    .on_conflict_do_nothing(index_elements=["shop_id", "platform", "external_id"]))
-    return session.scalar(select(Order).where(Order.shop_id == shop_id, Order.platform == platform,
-                                              Order.external_id == external_id)
-                          .with_for_update().execution_options(populate_existing=True))
+    session.execute(
+        insert(Order)
+        .values(
+            shop_id=shop_id,
+            platform=platform,
+            external_id=external_id,
+            currency=currency,
+            status=S.CREATED,
+            channel="",
+            paid_total=0,
+            refunded_total=0,
+            created_at=utcnow(),
+        )
+        .on_conflict_do_nothing(index_elements=["shop_id", "platform", "external_id"])
+    )
+    return session.scalar(
+        select(Order)
+        .where(Order.shop_id == shop_id, Order.platform == platform, Order.external_id == external_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
 
 
 def _sync_lines(session: Session, order: Order, lines: tuple[schema.OrderLine, ...]) -> None:
     current = {line.external_id: line for line in order.lines}
     wanted = {line.external_id for line in lines}
     for line in lines:
-        row = current.get(line.external_id) or OrderLine(shop_id=order.shop_id, order_id=order.id,
-                                                         external_id=line.external_id)
+        row = current.get(line.external_id) or OrderLine(
+            shop_id=order.shop_id, order_id=order.id, external_id=line.external_id
+        )
         for field in ("product_id", "sku", "category", "quantity", "unit_price", "discount", "paid_amount"):
             setattr(row, field, getattr(line, field))
         session.add(row)
@@ -91,11 +106,24 @@ def _bind_by_ref(session: Session, order: Order) -> None:
     if not order.ref_code or order.buyer_member_id is None or binding_of(session, order.buyer_member_id):
         return
     try:
-        bind(session, order.shop_id, order.buyer_member_id, order.ref_code, source="order_ref",
-             source_ref=order.external_id)
+        bind(
+            session,
+            order.shop_id,
+            order.buyer_member_id,
+            order.ref_code,
+            source="order_ref",
+            source_ref=order.external_id,
+        )
     except BindingRefused as refused:
-        audit.record(session, order.shop_id, "binding.refused", "member", order.buyer_member_id,
-                     order=order.external_id, reason=refused.message)
+        audit.record(
+            session,
+            order.shop_id,
+            "binding.refused",
+            "member",
+            order.buyer_member_id,
+            order=order.external_id,
+            reason=refused.message,
+        )
 
 
 def apply_snapshot(session: Session, shop: Shop, snapshot: schema.Order) -> Order:
@@ -104,8 +132,9 @@ def apply_snapshot(session: Session, shop: Shop, snapshot: schema.Order) -> Orde
     if order.status == S.CREATED:
         order.currency, order.channel, order.ref_code = snapshot.currency, snapshot.channel, snapshot.ref_code
         order.placed_at = snapshot.placed_at
-        order.buyer_member_id = member_for_identity(session, shop.id, snapshot.platform,
-                                                    snapshot.buyer.external_id).id
+        order.buyer_member_id = member_for_identity(
+            session, shop.id, snapshot.platform, snapshot.buyer.external_id
+        ).id
         _sync_lines(session, order, snapshot.lines)
         _bind_by_ref(session, order)
     for step in path(OrderStatus(order.status), SNAPSHOT_STATUS[snapshot.status]):
@@ -127,25 +156,49 @@ def _enter(session: Session, shop: Shop, order: Order, step: OrderStatus, snapsh
         due = commissions.settle_after(shop, order)
         for commission in commissions.commissions_of(session, order.id, lock=True):
             commission.settle_after = due
-    audit.record(session, shop.id, f"order.{step}", "order", order.id, external_id=order.external_id,
-                 previous=before)
+    audit.record(
+        session, shop.id, f"order.{step}", "order", order.id, external_id=order.external_id, previous=before
+    )
 
 
 def apply_refund(session: Session, shop: Shop, refund: schema.Refund) -> Order:
     """Store a refund once and take back the commissions on what it returned."""
     order = lock_order(session, shop.id, refund.platform, refund.order_external_id, refund.currency)
-    known = session.scalar(select(Refund.id).where(Refund.shop_id == shop.id, Refund.order_id == order.id,
-                                                   Refund.external_id == refund.external_id))
+    known = session.scalar(
+        select(Refund.id).where(
+            Refund.shop_id == shop.id, Refund.order_id == order.id, Refund.external_id == refund.external_id
+        )
+    )
     if known is None:
-        row = Refund(shop_id=shop.id, order_id=order.id, external_id=refund.external_id, total=refund.total,
-                     refunded_at=refund.created_at)
+        row = Refund(
+            shop_id=shop.id,
+            order_id=order.id,
+            external_id=refund.external_id,
+            total=refund.total,
+            refunded_at=refund.created_at,
+        )
         session.add(row)
         session.flush()
-        session.add_all(RefundLine(shop_id=shop.id, refund_id=row.id, line_external_id=line.line_external_id,
-                                   quantity=line.quantity, amount=line.amount) for line in refund.lines)
+        session.add_all(
+            RefundLine(
+                shop_id=shop.id,
+                refund_id=row.id,
+                line_external_id=line.line_external_id,
+                quantity=line.quantity,
+                amount=line.amount,
+            )
+            for line in refund.lines
+        )
         session.flush()
-        audit.record(session, shop.id, "order.refund_recorded", "order", order.id,
-                     refund=refund.external_id, amount=refund.total)
+        audit.record(
+            session,
+            shop.id,
+            "order.refund_recorded",
+            "order",
+            order.id,
+            refund=refund.external_id,
+            amount=refund.total,
+        )
         _apply_refunds(session, shop, order)
     return order
 
@@ -153,8 +206,11 @@ def apply_refund(session: Session, shop: Shop, refund: schema.Refund) -> Order:
 def _apply_refunds(session: Session, shop: Shop, order: Order) -> None:
     """Derive each line's refunded amount from all stored refunds, then reverse commissions."""
     refunded = defaultdict(int)
-    rows = session.execute(select(RefundLine.line_external_id, RefundLine.amount)
-                           .join(Refund, Refund.id == RefundLine.refund_id).where(Refund.order_id == order.id))
+    rows = session.execute(
+        select(RefundLine.line_external_id, RefundLine.amount)
+        .join(Refund, Refund.id == RefundLine.refund_id)
+        .where(Refund.order_id == order.id)
+    )
     for line_id, amount in rows:
         refunded[line_id] += amount
     for line in order.lines:

@@ -17,9 +17,15 @@ SETTLEABLE_ORDERS = (OrderStatus.COMPLETED, OrderStatus.REFUNDED)
 
 
 def _due(now: datetime):
-    return (select(Commission.id).join(Order, Order.id == Commission.order_id)
-            .where(Commission.status == CommissionStatus.PENDING, Commission.settle_after <= now,
-                   Order.status.in_(SETTLEABLE_ORDERS)))
+    return (
+        select(Commission.id)
+        .join(Order, Order.id == Commission.order_id)
+        .where(
+            Commission.status == CommissionStatus.PENDING,
+            Commission.settle_after <= now,
+            Order.status.in_(SETTLEABLE_ORDERS),
+        )
+    )
 
 
 def count_due(database: Database, now: datetime) -> int:
@@ -27,8 +33,9 @@ def count_due(database: Database, now: datetime) -> int:
         return session.scalar(select(func.count()).select_from(_due(now).subquery()))
 
 
-def settle_due(database: Database, now: datetime, *, batch: int = 500,
-               progress: Callable[[int], None] | None = None) -> int:
+def settle_due(
+    database: Database, now: datetime, *, batch: int = 500, progress: Callable[[int], None] | None = None
+) -> int:
     """Settle every commission due at ``now``, one short transaction per commission.
 
     Returns:
@@ -37,13 +44,16 @@ def settle_due(database: Database, now: datetime, *, batch: int = 500,
     settled, last_id = 0, 0
     while True:
         with database.transaction() as session:
-            ids = list(session.scalars(_due(now).where(Commission.id > last_id).order_by(Commission.id).limit(batch)))
+            ids = list(
+                session.scalars(_due(now).where(Commission.id > last_id).order_by(Commission.id).limit(batch))
+            )
         if not ids:
             return settled
         for commission_id in ids:
             with database.transaction() as session:
-                commission = session.scalar(select(Commission).where(Commission.id == commission_id)
-                                            .with_for_update())
+                commission = session.scalar(
+                    select(Commission).where(Commission.id == commission_id).with_for_update()
+                )
                 if commission.status == CommissionStatus.PENDING and commission.remaining > 0:
                     commissions.settle(session, session.get(Shop, commission.shop_id), commission)
                     settled += 1

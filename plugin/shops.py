@@ -36,32 +36,75 @@ def hash_key(api_key: str) -> str:
 
 
 def validate_settings(tier_depth, after_sales_days, currency) -> None:
-    if isinstance(tier_depth, bool) or not isinstance(tier_depth, int) or not 1 <= tier_depth <= MAX_TIER_DEPTH:
+    if (
+        isinstance(tier_depth, bool)
+        or not isinstance(tier_depth, int)
+        or not 1 <= tier_depth <= MAX_TIER_DEPTH
+    ):
         raise InvalidSetting(f"tier depth must be 1, 2 or 3 (got {tier_depth!r})", "tier_depth")
-    if isinstance(after_sales_days, bool) or not isinstance(after_sales_days, int) or not 0 <= after_sales_days <= 90:
+    if (
+        isinstance(after_sales_days, bool)
+        or not isinstance(after_sales_days, int)
+        or not 0 <= after_sales_days <= 90
+    ):
         raise InvalidSetting("after-sales window must be 0..90 days", "after_sales_days")
     if not (isinstance(currency, str) and len(currency) == 3 and currency.isalpha() and currency.isupper()):
         raise InvalidSetting(f"currency must be an ISO-4217 code like CNY (got {currency!r})", "currency")
 
 
-def create_shop(session: Session, *, name: str, platform: str, currency: str = "CNY", tier_depth: int = 2,
-                after_sales_days: int = 7, webhook_secret: str | None = None, api_key: str | None = None,
-                actor: str = audit.SYSTEM) -> NewShop:
+def create_shop(
+    session: Session,
+    *,
+    name: str,
+    platform: str,
+    currency: str = "CNY",
+    tier_depth: int = 2,
+    after_sales_days: int = 7,
+    webhook_secret: str | None = None,
+    api_key: str | None = None,
+    actor: str = audit.SYSTEM,
+) -> NewShop:
     """Create a tenant with its first webhook secret, API key and the default rule set (v1)."""
     if platform not in PLATFORMS:
-        raise InvalidSetting(f"unknown platform {platform!r}; known: {', '.join(sorted(PLATFORMS))}", "platform")
+        raise InvalidSetting(
+            f"unknown platform {platform!r}; known: {', '.join(sorted(PLATFORMS))}", "platform"
+        )
     validate_settings(tier_depth, after_sales_days, currency)
     api_key = api_key or "fx_" + secrets.token_urlsafe(24)
     webhook_secret = webhook_secret or secrets.token_urlsafe(32)
-    shop = Shop(name=name, platform=platform, currency=currency, tier_depth=tier_depth,
-                after_sales_days=after_sales_days, api_key_hash=hash_key(api_key), active_rule_version=1)
+    shop = Shop(
+        name=name,
+        platform=platform,
+        currency=currency,
+        tier_depth=tier_depth,
+        after_sales_days=after_sales_days,
+        api_key_hash=hash_key(api_key),
+        active_rule_version=1,
+    )
     session.add(shop)
     session.flush()
     session.add(ShopSecret(shop_id=shop.id, secret=webhook_secret))
-    session.add(RuleSetVersion(shop_id=shop.id, version=1, document=rules.default_ruleset(max_tier=tier_depth),
-                               published_by=actor, note="default rule set"))
-    audit.record(session, shop.id, "shop.created", "shop", shop.id, actor=actor, platform=platform,
-                 tier_depth=tier_depth, after_sales_days=after_sales_days, currency=currency)
+    session.add(
+        RuleSetVersion(
+            shop_id=shop.id,
+            version=1,
+            document=rules.default_ruleset(max_tier=tier_depth),
+            published_by=actor,
+            note="default rule set",
+        )
+    )
+    audit.record(
+        session,
+        shop.id,
+        "shop.created",
+        "shop",
+        shop.id,
+        actor=actor,
+        platform=platform,
+        tier_depth=tier_depth,
+        after_sales_days=after_sales_days,
+        currency=currency,
+    )
     audit.record(session, shop.id, "rules.published", "rule_set", 1, actor=actor, note="default rule set")
     return NewShop(shop, api_key, webhook_secret)
 
@@ -85,17 +128,21 @@ def authenticate(session: Session, shop_id: int, api_key: str | None) -> Shop:
 
 def active_secrets(session: Session, shop_id: int) -> list[str]:
     now = utcnow()
-    rows = session.scalars(select(ShopSecret).where(ShopSecret.shop_id == shop_id).order_by(ShopSecret.id.desc()))
+    rows = session.scalars(
+        select(ShopSecret).where(ShopSecret.shop_id == shop_id).order_by(ShopSecret.id.desc())
+    )
     return [row.secret for row in rows if row.expires_at is None or row.expires_at > now]
 
 
-def rotate_secret(session: Session, shop_id: int, new_secret: str | None = None, *,
-                  actor: str = audit.SYSTEM) -> str:
+def rotate_secret(
+    session: Session, shop_id: int, new_secret: str | None = None, *, actor: str = audit.SYSTEM
+) -> str:
     """Add a new signing secret; the old ones stay valid for ``ROTATION_GRACE``."""
     get_shop(session, shop_id, lock=True)
     now = utcnow()
-    for row in session.scalars(select(ShopSecret).where(ShopSecret.shop_id == shop_id,
-                                                        ShopSecret.expires_at.is_(None))):
+    for row in session.scalars(
+        select(ShopSecret).where(ShopSecret.shop_id == shop_id, ShopSecret.expires_at.is_(None))
+    ):
         row.expires_at = now + ROTATION_GRACE
     new_secret = new_secret or secrets.token_urlsafe(32)
     session.add(ShopSecret(shop_id=shop_id, secret=new_secret))
@@ -104,5 +151,8 @@ def rotate_secret(session: Session, shop_id: int, new_secret: str | None = None,
 
 
 def active_rules(session: Session, shop: Shop) -> RuleSetVersion:
-    return session.scalar(select(RuleSetVersion).where(RuleSetVersion.shop_id == shop.id,
-                                                       RuleSetVersion.version == shop.active_rule_version))
+    return session.scalar(
+        select(RuleSetVersion).where(
+            RuleSetVersion.shop_id == shop.id, RuleSetVersion.version == shop.active_rule_version
+        )
+    )

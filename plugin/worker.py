@@ -19,7 +19,9 @@ log = logging.getLogger(__name__)
 
 def run_cron(redis_url: str) -> None:
     """Register every sweep with RQ's ``CronScheduler`` and run it until stopped."""
-    scheduler = CronScheduler(connection=Redis.from_url(redis_url), name=f"fenxiao-cron-{multiprocessing.current_process().pid}")
+    scheduler = CronScheduler(
+        connection=Redis.from_url(redis_url), name=f"fenxiao-cron-{multiprocessing.current_process().pid}"
+    )
     for func, queue_name, seconds in jobs.SWEEPS:
         scheduler.register(func, queue_name, interval=seconds, job_timeout=600)
     scheduler.start()
@@ -32,8 +34,9 @@ def run_worker(config: Config, *, burst: bool = False, with_cron: bool = True) -
     rt = runtime.configure(config)
     cron = None
     if with_cron and not burst:
-        cron = multiprocessing.get_context("spawn").Process(target=run_cron, args=(config.redis_url,),
-                                                            name="fenxiao-cron", daemon=True)
+        cron = multiprocessing.get_context("spawn").Process(
+            target=run_cron, args=(config.redis_url,), name="fenxiao-cron", daemon=True
+        )
         cron.start()
     try:
         worker = Worker([EVENTS, SETTLEMENT, PAYOUTS], connection=rt.queue.connection)

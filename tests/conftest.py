@@ -136,7 +136,9 @@ def make_shop(database):
         with database.transaction() as session:
             new = shops.create_shop(session, **settings)
             shop = new.shop
-            return ShopHandle(shop.id, new.webhook_secret, new.api_key, shop.tier_depth, shop.after_sales_days)
+            return ShopHandle(
+                shop.id, new.webhook_secret, new.api_key, shop.tier_depth, shop.after_sales_days
+            )
 
     return make
 
@@ -147,9 +149,14 @@ def shop(make_shop) -> ShopHandle:
 
 
 def shopify_headers(topic: str, body: bytes, secret: str, webhook_id: str | None = None) -> dict:
-    return {"Content-Type": "application/json", "X-Shopify-Topic": topic,
-            "X-Shopify-Hmac-Sha256": sign_shopify(body, secret), "X-Shopify-Shop-Domain": "test.myshopify.com",
-            "X-Shopify-API-Version": "2026-07", "X-Shopify-Webhook-Id": webhook_id or str(uuid.uuid4())}
+    return {
+        "Content-Type": "application/json",
+        "X-Shopify-Topic": topic,
+        "X-Shopify-Hmac-Sha256": sign_shopify(body, secret),
+        "X-Shopify-Shop-Domain": "test.myshopify.com",
+        "X-Shopify-API-Version": "2026-07",
+        "X-Shopify-Webhook-Id": webhook_id or str(uuid.uuid4()),
+    }
 
 
 @pytest.fixture

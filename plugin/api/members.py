@@ -12,8 +12,12 @@ from ..models import Account, LedgerEntry, LedgerTransaction
 from . import schemas
 from .auth import SECURITY, shop_session
 
-blueprint = Blueprint("members", __name__, url_prefix="/api/v1/shops/<int:shop_id>",
-                      description="Members, distributors, bindings, balances and ledger")
+blueprint = Blueprint(
+    "members",
+    __name__,
+    url_prefix="/api/v1/shops/<int:shop_id>",
+    description="Members, distributors, bindings, balances and ledger",
+)
 
 
 @blueprint.route("/members")
@@ -36,8 +40,14 @@ class Distributors(MethodView):
     def post(self, data, shop_id):
         """Approve a member as a distributor and give them an invite code (no fee, ever)."""
         with shop_session(shop_id) as (session, _shop):
-            return members.make_distributor(session, shop_id, data["member_id"], level=data["level"],
-                                            invite_code=data["invite_code"], actor="api")
+            return members.make_distributor(
+                session,
+                shop_id,
+                data["member_id"],
+                level=data["level"],
+                invite_code=data["invite_code"],
+                actor="api",
+            )
 
 
 @blueprint.route("/bindings")
@@ -48,8 +58,9 @@ class Bindings(MethodView):
     def post(self, data, shop_id):
         """Bind a member under the owner of an invite code (first binding wins)."""
         with shop_session(shop_id) as (session, _shop):
-            return bindings.bind(session, shop_id, data["member_id"], data["invite_code"],
-                                 source=data["source"], actor="api")
+            return bindings.bind(
+                session, shop_id, data["member_id"], data["invite_code"], source=data["source"], actor="api"
+            )
 
 
 @blueprint.route("/members/<int:member_id>/binding")
@@ -72,8 +83,11 @@ def get_balances(shop_id, member_id):
     """Balances per account, in minor units, derived from the ledger entries."""
     with shop_session(shop_id) as (session, shop):
         members.get_member(session, shop_id, member_id)
-        return {"member_id": member_id, "currency": shop.currency,
-                "balances": ledger.member_balances(session, shop_id, member_id, shop.currency)}
+        return {
+            "member_id": member_id,
+            "currency": shop.currency,
+            "balances": ledger.member_balances(session, shop_id, member_id, shop.currency),
+        }
 
 
 @blueprint.route("/members/<int:member_id>/ledger")
@@ -84,13 +98,26 @@ def get_ledger(query, shop_id, member_id):
     """The member's ledger entries, newest first (page with ``before_id``)."""
     with shop_session(shop_id) as (session, _shop):
         members.get_member(session, shop_id, member_id)
-        statement = (select(LedgerEntry, Account.kind, LedgerTransaction)
-                     .join(Account, Account.id == LedgerEntry.account_id)
-                     .join(LedgerTransaction, LedgerTransaction.id == LedgerEntry.transaction_id)
-                     .where(Account.shop_id == shop_id, Account.member_id == member_id)
-                     .order_by(LedgerEntry.id.desc()).limit(query["limit"]))
+        statement = (
+            select(LedgerEntry, Account.kind, LedgerTransaction)
+            .join(Account, Account.id == LedgerEntry.account_id)
+            .join(LedgerTransaction, LedgerTransaction.id == LedgerEntry.transaction_id)
+            .where(Account.shop_id == shop_id, Account.member_id == member_id)
+            .order_by(LedgerEntry.id.desc())
+            .limit(query["limit"])
+        )
         if query["before_id"] is not None:
             statement = statement.where(LedgerEntry.id < query["before_id"])
-        return [{"id": entry.id, "transaction_id": txn.id, "kind": txn.kind, "account": kind,
-                 "amount": entry.amount, "currency": entry.currency, "posted_at": txn.posted_at, "memo": txn.memo}
-                for entry, kind, txn in session.execute(statement)]
+        return [
+            {
+                "id": entry.id,
+                "transaction_id": txn.id,
+                "kind": txn.kind,
+                "account": kind,
+                "amount": entry.amount,
+                "currency": entry.currency,
+                "posted_at": txn.posted_at,
+                "memo": txn.memo,
+            }
+            for entry, kind, txn in session.execute(statement)
+        ]

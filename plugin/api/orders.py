@@ -11,8 +11,12 @@ from ..orders import order_commissions
 from . import schemas
 from .auth import SECURITY, shop_session
 
-blueprint = Blueprint("orders", __name__, url_prefix="/api/v1/shops/<int:shop_id>",
-                      description="Orders and the commissions they earned")
+blueprint = Blueprint(
+    "orders",
+    __name__,
+    url_prefix="/api/v1/shops/<int:shop_id>",
+    description="Orders and the commissions they earned",
+)
 
 
 @blueprint.route("/orders/<external_id>")
@@ -21,14 +25,48 @@ blueprint = Blueprint("orders", __name__, url_prefix="/api/v1/shops/<int:shop_id
 def get_order(shop_id, external_id):
     """An order by the platform's id, with its lines and commissions."""
     with shop_session(shop_id) as (session, shop):
-        order = session.scalar(select(Order).where(Order.shop_id == shop_id, Order.platform == shop.platform,
-                                                   Order.external_id == external_id))
+        order = session.scalar(
+            select(Order).where(
+                Order.shop_id == shop_id, Order.platform == shop.platform, Order.external_id == external_id
+            )
+        )
         if order is None:
             raise NotFound(f"no order {external_id}", "external_id")
         lines = {line.id: line.external_id for line in order.lines}
-        commissions = [{**{c: getattr(row, c) for c in ("id", "beneficiary_id", "tier", "amount", "reversed",
-                                                        "status", "rule_version", "settle_after", "explanation")},
-                        "line": lines[row.order_line_id]} for row in order_commissions(session, order)]
-        return {**{c: getattr(order, c) for c in ("external_id", "status", "currency", "buyer_member_id",
-                                                  "paid_total", "refunded_total", "paid_at", "completed_at")},
-                "lines": order.lines, "commissions": commissions}
+        commissions = [
+            {
+                **{
+                    c: getattr(row, c)
+                    for c in (
+                        "id",
+                        "beneficiary_id",
+                        "tier",
+                        "amount",
+                        "reversed",
+                        "status",
+                        "rule_version",
+                        "settle_after",
+                        "explanation",
+                    )
+                },
+                "line": lines[row.order_line_id],
+            }
+            for row in order_commissions(session, order)
+        ]
+        return {
+            **{
+                c: getattr(order, c)
+                for c in (
+                    "external_id",
+                    "status",
+                    "currency",
+                    "buyer_member_id",
+                    "paid_total",
+                    "refunded_total",
+                    "paid_at",
+                    "completed_at",
+                )
+            },
+            "lines": order.lines,
+            "commissions": commissions,
+        }

@@ -48,8 +48,11 @@ class BindingOut(Schema):
 class BalancesOut(Schema):
     member_id = fields.Integer()
     currency = fields.String()
-    balances = fields.Dict(keys=fields.String(), values=fields.Integer(),
-                           metadata={"description": "integer minor units per account"})
+    balances = fields.Dict(
+        keys=fields.String(),
+        values=fields.Integer(),
+        metadata={"description": "integer minor units per account"},
+    )
 
 
 class LedgerQuery(Schema):

@@ -20,11 +20,12 @@ from sqlalchemy import func, select
 
 import rules
 from adapters.money import round_half_up
-from plugin import settlement
+from plugin import ledger, settlement
 from plugin.bindings import bind
 from plugin.members import make_distributor, member_for_identity
 from plugin.models import (
     Account,
+    AccountKind,
     Commission,
     Distributor,
     DistributorStatus,
@@ -112,6 +113,17 @@ class Tick:
         return f"<tick {self.label}>"
 
 
+@dataclass(frozen=True)
+class Payout:
+    """Pay every chain member's whole available balance out (available -> paid), as a payout
+    run would; a later clawback then finds too little available and books arrears."""
+
+    label: str = "payout"
+
+    def __repr__(self) -> str:
+        return "<payout>"
+
+
 @dataclass
 class Scenario:
     chain_length: int  # members above the buyer; chain[0] is the top, chain[-1] owns the ref code
@@ -141,6 +153,10 @@ class Scenario:
     @property
     def has_snapshot(self) -> bool:
         return any(d.topic.startswith("orders/") for d in self.deliveries)
+
+    @property
+    def pays_out(self) -> bool:
+        return any(isinstance(event, Payout) for event in self.events)
 
     @property
     def settle_after(self) -> datetime:
@@ -223,9 +239,9 @@ def order_payload(scenario: Scenario, status: str) -> dict:
     payload["line_items"] = []
     for i, line in enumerate(scenario.lines):
         item = copy.deepcopy(template)
-        item.update(id=line.external_id, product_id=FIRST_PRODUCT_ID + i, variant_id=FIRST_PRODUCT_ID + 1000 + i,
-                    sku=f"SKU-{i}", title=f"Item {i}", quantity=line.quantity, price=fen(line.unit_price),
-                    total_discount=fen(line.discount),
+        item.update(id=line.external_id, product_id=FIRST_PRODUCT_ID + i,
+                    variant_id=FIRST_PRODUCT_ID + 1000 + i, sku=f"SKU-{i}", title=f"Item {i}",
+                    quantity=line.quantity, price=fen(line.unit_price), total_discount=fen(line.discount),
                     discount_allocations=[{"amount": fen(line.discount), "discount_application_index": 0}]
                     if line.discount else [])
         payload["line_items"].append(item)
@@ -264,8 +280,8 @@ def refund_payload(scenario: Scenario, index: int) -> dict:
         items.append(item)
     payload["refund_line_items"] = items
     total = sum(scenario.refunds[index].values())
-    payload["transactions"] = [{"id": refund_id + 1, "order_id": ORDER_ID, "kind": "refund", "status": "success",
-                                "amount": fen(total), "currency": CURRENCY}]
+    payload["transactions"] = [{"id": refund_id + 1, "order_id": ORDER_ID, "kind": "refund",
+                                "status": "success", "amount": fen(total), "currency": CURRENCY}]
     return payload
 
 
@@ -328,7 +344,8 @@ def scenarios(draw) -> Scenario:
         fulfilled_at=PAID_AT + timedelta(hours=draw(st.integers(1, 120))))
 
     deliveries = []
-    for status, topic in (("pending", "orders/create"), ("paid", "orders/paid"), ("fulfilled", "orders/fulfilled")):
+    snapshots = (("pending", "orders/create"), ("paid", "orders/paid"), ("fulfilled", "orders/fulfilled"))
+    for status, topic in snapshots:
         if draw(st.booleans()):
             deliveries.append(Delivery(topic, order_payload(scenario, status), f"wh-{status}", topic))
     for index in range(len(scenario.refunds)):
@@ -344,7 +361,8 @@ def scenarios(draw) -> Scenario:
     offsets = {"before": -timedelta(hours=1), "at": timedelta(0), "after": timedelta(hours=1)}
     ticks = [Tick(scenario.settle_after + offsets[when], when)
              for when in draw(st.lists(st.sampled_from(sorted(offsets)), max_size=3))]
-    scenario.events = deliveries + copies + ticks
+    payouts = [Payout() for _ in range(draw(st.integers(0, 1)))]
+    scenario.events = deliveries + copies + ticks + payouts
     return scenario
 
 
@@ -402,9 +420,22 @@ def run(database, send, shop: ShopUnderTest, events) -> datetime | None:
         if isinstance(event, Tick):
             settlement.settle_due(database, event.now)
             last_now = event.now
+        elif isinstance(event, Payout):
+            pay_out(database, shop)
         else:
             deliver(send, shop, event)
     return last_now
+
+
+def pay_out(database, shop: ShopUnderTest) -> None:
+    with database.transaction() as session:
+        for member_id in shop.chain:
+            account = ledger.account(session, shop.id, member_id, AccountKind.AVAILABLE, CURRENCY, lock=True)
+            amount = ledger.balance(session, account)
+            if amount > 0:
+                paid = ledger.account(session, shop.id, member_id, AccountKind.PAID, CURRENCY)
+                ledger.post(session, shop.id, f"test-payout:{uuid.uuid4()}", "payout",
+                            [ledger.debit(account, amount), ledger.credit(paid, amount)], memo="test payout")
 
 
 def redeliver_everything(send, shop: ShopUnderTest, deliveries) -> None:
@@ -430,7 +461,8 @@ def ledger_state(session, shop_id: int) -> dict:
                                   .where(LedgerEntry.shop_id == shop_id)),
         "transactions": session.scalar(select(func.count()).select_from(LedgerTransaction)
                                        .where(LedgerTransaction.shop_id == shop_id)),
-        "keys": sorted(session.scalars(select(LedgerTransaction.key).where(LedgerTransaction.shop_id == shop_id))),
+        "keys": sorted(session.scalars(select(LedgerTransaction.key)
+                                       .where(LedgerTransaction.shop_id == shop_id))),
         "sums": sums,
         "commissions": sorted(session.execute(
             select(Commission.id, Commission.amount, Commission.reversed, Commission.status)

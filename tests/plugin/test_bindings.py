@@ -79,7 +79,10 @@ def test_binding_is_audited(database, shop, people):
     with database.transaction() as session:
         event = session.scalar(select(AuditEvent).where(AuditEvent.action == "binding.created"))
         assert (event.subject_id, event.data["inviter_id"], event.data["source"]) == (
-            str(people["E"]), people["A"], "invite_code")
+            str(people["E"]),
+            people["A"],
+            "invite_code",
+        )
 
 
 def test_codes_of_another_shop_do_not_bind(database, make_shop, people, shop):

@@ -13,8 +13,18 @@ from tests.conftest import fixture_bytes
 
 
 def test_shop_add_prints_json_with_webhook_url(runner):
-    result = runner("shop", "add", "--platform", "shopify", "--name", "Tea House", "--tier-depth", "3",
-                    "--webhook-secret", "s3cret")
+    result = runner(
+        "shop",
+        "add",
+        "--platform",
+        "shopify",
+        "--name",
+        "Tea House",
+        "--tier-depth",
+        "3",
+        "--webhook-secret",
+        "s3cret",
+    )
     assert result.exit_code == 0, result.output
     shop = json.loads(result.output)
     assert shop["webhook_url"] == f"http://127.0.0.1:8000/webhooks/shopify/{shop['shop_id']}"
@@ -24,7 +34,9 @@ def test_shop_add_prints_json_with_webhook_url(runner):
 
 
 def test_shop_add_rejects_depth_four(runner):
-    result = CliRunner().invoke(main, ["shop", "add", "--platform", "shopify", "--name", "x", "--tier-depth", "4"])
+    result = CliRunner().invoke(
+        main, ["shop", "add", "--platform", "shopify", "--name", "x", "--tier-depth", "4"]
+    )
     assert result.exit_code == 2
     assert "tier_depth" in result.output
 
@@ -70,8 +82,12 @@ def test_demo_shows_depth_clawback_and_idempotency():
     lines = result.output.splitlines()
     assert any(line.startswith("orders/paid again") and line.endswith("HTTP 200") for line in lines)
     tables = [i for i, line in enumerate(lines) if line.startswith("member")]
-    final = {line.split()[0]: line.split()[1:] for line in lines[tables[-1] + 1: tables[-1] + 5]}
-    assert final == {"A": ["0.00", "0.00", "0.00"], "B": ["0.00", "0.00", "0.00"],
-                     "C": ["0.00", "7.45", "0.00"], "D": ["0.00", "14.90", "0.00"]}
+    final = {line.split()[0]: line.split()[1:] for line in lines[tables[-1] + 1 : tables[-1] + 5]}
+    assert final == {
+        "A": ["0.00", "0.00", "0.00"],
+        "B": ["0.00", "0.00", "0.00"],
+        "C": ["0.00", "7.45", "0.00"],
+        "D": ["0.00", "14.90", "0.00"],
+    }
     assert "settlement sweep again: settled 0" in result.output
     assert lines[-1] == "unbalanced ledger transactions: 0"

@@ -15,8 +15,9 @@ from tests.conftest import fixture_bytes, fixture_json
 
 def commissions(database):
     with database.transaction() as session:
-        return sorted((c.tier, c.beneficiary_id, c.amount, c.rule_version)
-                      for c in session.scalars(select(Commission)))
+        return sorted(
+            (c.tier, c.beneficiary_id, c.amount, c.rule_version) for c in session.scalars(select(Commission))
+        )
 
 
 @pytest.mark.parametrize("depth", [4, 0, True])
@@ -32,8 +33,12 @@ def test_depth_three_pays_only_tiers_the_rules_price(make_shop, send, database):
         chain = seed_chain(session, shop.id)
     send(shop, "orders/paid", fixture_bytes("shopify", "orders_paid"))
     # Default rules price tiers 1 and 2 only; A (tier 4) could never earn.
-    assert commissions(database) == [(1, chain["D"], 1000, 1), (1, chain["D"], 2980, 1),
-                                     (2, chain["C"], 500, 1), (2, chain["C"], 1490, 1)]
+    assert commissions(database) == [
+        (1, chain["D"], 1000, 1),
+        (1, chain["D"], 2980, 1),
+        (2, chain["C"], 500, 1),
+        (2, chain["C"], 1490, 1),
+    ]
 
 
 def test_self_purchase_earns_nothing(shop, send, database):
@@ -85,8 +90,13 @@ def test_reapplying_the_same_snapshot_posts_nothing_twice(shop, database):
 
     adapter = get_adapter("shopify")
     body = fixture_bytes("shopify", "orders_paid")
-    headers = {"X-Shopify-Topic": "orders/paid", "X-Shopify-Webhook-Id": "x", "X-Shopify-Hmac-Sha256": "-",
-               "X-Shopify-Shop-Domain": "d", "X-Shopify-API-Version": "2026-07"}
+    headers = {
+        "X-Shopify-Topic": "orders/paid",
+        "X-Shopify-Webhook-Id": "x",
+        "X-Shopify-Hmac-Sha256": "-",
+        "X-Shopify-Shop-Domain": "d",
+        "X-Shopify-API-Version": "2026-07",
+    }
     snapshot = adapter.normalize(adapter.describe(headers, body), body)
     with database.transaction() as session:
         seed_chain(session, shop.id)
@@ -106,5 +116,9 @@ def test_commission_records_rule_version_and_explanation(shop, send, database):
         first = session.scalar(select(Commission).where(Commission.tier == 1).order_by(Commission.id))
         assert first.rule_version == 1
         assert json.loads(json.dumps(first.explanation))[0]["rule"] == "tier1-default"
-        assert session.scalar(select(func.count()).select_from(AuditEvent)
-                              .where(AuditEvent.action == "commission.accrued")) == 4
+        assert (
+            session.scalar(
+                select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "commission.accrued")
+            )
+            == 4
+        )

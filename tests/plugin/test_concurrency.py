@@ -11,8 +11,12 @@ from plugin.cli_demo import seed_chain
 from plugin.models import Commission, InboxEvent, LedgerTransaction, Shop
 from tests.conftest import fixture_bytes, shopify_headers
 
-DELIVERIES = [("orders/paid", "orders_paid"), ("orders/paid", "orders_paid"), ("orders/fulfilled", "orders_fulfilled"),
-              ("refunds/create", "refunds_create")]
+DELIVERIES = [
+    ("orders/paid", "orders_paid"),
+    ("orders/paid", "orders_paid"),
+    ("orders/fulfilled", "orders_fulfilled"),
+    ("refunds/create", "refunds_create"),
+]
 
 
 def store_without_processing(database, shop) -> list[int]:
@@ -23,7 +27,9 @@ def store_without_processing(database, shop) -> list[int]:
         for topic, name in DELIVERIES:
             body = fixture_bytes("shopify", name)
             headers = shopify_headers(topic, body, shop.secret)
-            ids.append(inbox.store(session, shop_row, "shopify", adapter.describe(headers, body), headers, body))
+            ids.append(
+                inbox.store(session, shop_row, "shopify", adapter.describe(headers, body), headers, body)
+            )
     return ids
 
 
@@ -39,9 +45,15 @@ def test_processing_every_event_three_times_at_once_counts_each_once(database, s
     results = run_all_at_once(lambda event_id: inbox.process(database, event_id), ids)
     assert set(results) == {"processed"}
     with database.transaction() as session:
-        assert [e.status for e in session.scalars(select(InboxEvent).order_by(InboxEvent.id))] == ["processed"] * 4
+        assert [e.status for e in session.scalars(select(InboxEvent).order_by(InboxEvent.id))] == [
+            "processed"
+        ] * 4
         assert sorted((c.tier, c.amount, c.reversed) for c in session.scalars(select(Commission))) == [
-            (1, 1000, 0), (1, 2980, 1490), (2, 500, 0), (2, 1490, 745)]
+            (1, 1000, 0),
+            (1, 2980, 1490),
+            (2, 500, 0),
+            (2, 1490, 745),
+        ]
         assert ledger.unbalanced_transactions(session) == []
         assert ledger.member_balances(session, shop.id, chain["D"], "CNY")["pending"] == 2490
 
@@ -55,6 +67,10 @@ def test_two_settlement_sweeps_at_once_settle_each_commission_once(database, sho
     settled = run_all_at_once(lambda _: settlement.settle_due(database, moment, batch=1), range(2), times=2)
     assert sum(settled) == 4
     with database.transaction() as session:
-        assert session.scalar(select(func.count()).select_from(LedgerTransaction)
-                              .where(LedgerTransaction.kind == "settle")) == 4
+        assert (
+            session.scalar(
+                select(func.count()).select_from(LedgerTransaction).where(LedgerTransaction.kind == "settle")
+            )
+            == 4
+        )
         assert ledger.member_balances(session, shop.id, chain["D"], "CNY")["available"] == 2490

@@ -23,7 +23,9 @@ def test_posts_once_per_key_and_derives_balance(database, shop, accounts):
     pending, expense = accounts
     for _ in range(2):
         with database.transaction() as session:
-            ledger.post(session, shop.id, "k1", "accrue", [ledger.debit(expense, 500), ledger.credit(pending, 500)])
+            ledger.post(
+                session, shop.id, "k1", "accrue", [ledger.debit(expense, 500), ledger.credit(pending, 500)]
+            )
     with database.transaction() as session:
         assert ledger.balance(session, pending) == 500
         assert ledger.balance(session, expense) == 500
@@ -31,11 +33,14 @@ def test_posts_once_per_key_and_derives_balance(database, shop, accounts):
         assert len(list(session.scalars(select(LedgerTransaction)))) == 1
 
 
-@pytest.mark.parametrize("legs", [
-    lambda p, e: [ledger.debit(e, 500), ledger.credit(p, 499)],
-    lambda p, e: [],
-    lambda p, e: [(e, Money(500, "CNY")), (p, Money(-500, "USD"))],
-])
+@pytest.mark.parametrize(
+    "legs",
+    [
+        lambda p, e: [ledger.debit(e, 500), ledger.credit(p, 499)],
+        lambda p, e: [],
+        lambda p, e: [(e, Money(500, "CNY")), (p, Money(-500, "USD"))],
+    ],
+)
 def test_unbalanced_or_mixed_currency_is_refused_and_writes_nothing(database, shop, accounts, legs):
     pending, expense = accounts
     with pytest.raises(UnbalancedTransaction), database.transaction() as session:
@@ -52,8 +57,11 @@ def test_database_rejects_unbalanced_transactions_on_postgresql(database, shop, 
         txn = LedgerTransaction(shop_id=shop.id, key="raw", kind="raw")
         session.add(txn)
         session.flush()
-        session.add(LedgerEntry(shop_id=shop.id, transaction_id=txn.id, account_id=expense.id, amount=1,
-                                currency="CNY"))
+        session.add(
+            LedgerEntry(
+                shop_id=shop.id, transaction_id=txn.id, account_id=expense.id, amount=1, currency="CNY"
+            )
+        )
     with database.transaction() as session:
         assert session.scalar(select(LedgerTransaction)) is None
 

@@ -20,8 +20,13 @@ def pay_out(session, shop_id: int, member_id: int, currency: str) -> None:
     available = ledger.account(session, shop_id, member_id, AccountKind.AVAILABLE, currency)
     paid = ledger.account(session, shop_id, member_id, AccountKind.PAID, currency)
     amount = ledger.balance(session, available)
-    ledger.post(session, shop_id, f"test-payout:{member_id}:{amount}", "payout",
-                [ledger.debit(available, amount), ledger.credit(paid, amount)])
+    ledger.post(
+        session,
+        shop_id,
+        f"test-payout:{member_id}:{amount}",
+        "payout",
+        [ledger.debit(available, amount), ledger.credit(paid, amount)],
+    )
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=[s["name"] for s in SCENARIOS])
@@ -40,7 +45,11 @@ def test_worked_example(scenario, make_shop, send, database):
                 pay_out(session, shop.id, members[args[0]], "CNY")
         elif step == "expect":
             with database.transaction() as session:
-                members.setdefault("E", session.scalar(select(Order.buyer_member_id).where(Order.shop_id == shop.id)))
-                actual = {name: ledger.member_balances(session, shop.id, members[name], "CNY") for name in args[0]}
+                members.setdefault(
+                    "E", session.scalar(select(Order.buyer_member_id).where(Order.shop_id == shop.id))
+                )
+                actual = {
+                    name: ledger.member_balances(session, shop.id, members[name], "CNY") for name in args[0]
+                }
                 assert not ledger.unbalanced_transactions(session, shop.id)
             assert actual == {name: {**ZERO, **expected} for name, expected in args[0].items()}

@@ -52,4 +52,3 @@ def make_rule():
         }
 
     return build
-

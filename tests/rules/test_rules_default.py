@@ -70,8 +70,14 @@ def test_tier_1_earns_10_percent(make_facts):
         rate=Decimal("10"),
         fixed=0,
         explanation=[
-            {"rule": "tier1-default", "priority": 0, "mode": "replace", "effect": "base",
-             "rate": "10", "fixed": 0},
+            {
+                "rule": "tier1-default",
+                "priority": 0,
+                "mode": "replace",
+                "effect": "base",
+                "rate": "10",
+                "fixed": 0,
+            },
         ],
     )
 

@@ -28,11 +28,21 @@ def layered(make_rule):
     doc = {
         "name": "layered",
         "rules": [
-            make_rule("category-tea", 10, "replace", {"all": [cond("category", "equal_to", "tea")]},
-                      ("set_rate", {"percent": "8"})),
+            make_rule(
+                "category-tea",
+                10,
+                "replace",
+                {"all": [cond("category", "equal_to", "tea")]},
+                ("set_rate", {"percent": "8"}),
+            ),
             make_rule("tier1-default", 0, "replace", tier_is(1), ("set_rate", {"percent": "10"})),
-            make_rule("product-p1", 20, "replace", {"all": [cond("product_id", "equal_to", "p1")]},
-                      ("set_rate", {"percent": "12"})),
+            make_rule(
+                "product-p1",
+                20,
+                "replace",
+                {"all": [cond("product_id", "equal_to", "p1")]},
+                ("set_rate", {"percent": "12"}),
+            ),
         ],
     }
     validate_ruleset(doc, 3)
@@ -66,10 +76,12 @@ def test_tier_default_when_nothing_more_specific(layered, make_facts):
 
 
 def test_equal_priorities_keep_document_order(make_rule, make_facts):
-    doc = {"rules": [
-        make_rule("first", 5, "replace", tier_is(1), ("set_rate", {"percent": "3"})),
-        make_rule("second", 5, "replace", tier_is(1), ("set_rate", {"percent": "4"})),
-    ]}
+    doc = {
+        "rules": [
+            make_rule("first", 5, "replace", tier_is(1), ("set_rate", {"percent": "3"})),
+            make_rule("second", 5, "replace", tier_is(1), ("set_rate", {"percent": "4"})),
+        ]
+    }
     pricing = price_line(doc, make_facts(line_paid_amount=10000))
     assert pricing.amount == 300
     effects = [(e["rule"], e["effect"]) for e in pricing.explanation]
@@ -77,9 +89,15 @@ def test_equal_priorities_keep_document_order(make_rule, make_facts):
 
 
 def test_stack_bonus_adds_to_the_winning_base(layered, make_rule, make_facts):
-    layered["rules"].append(make_rule("weekend-bonus", 15, "stack",
-                                      {"all": [cond("order_weekday", "greater_than_or_equal_to", 5)]},
-                                      ("add_bonus_rate", {"percent": "2"})))
+    layered["rules"].append(
+        make_rule(
+            "weekend-bonus",
+            15,
+            "stack",
+            {"all": [cond("order_weekday", "greater_than_or_equal_to", 5)]},
+            ("add_bonus_rate", {"percent": "2"}),
+        )
+    )
     validate_ruleset(layered, 3)
     saturday = datetime(2024, 11, 23, 10, 0, tzinfo=CST)
     pricing = price_line(layered, make_facts(order_time=saturday, line_paid_amount=10000))
@@ -96,13 +114,26 @@ def test_stack_bonus_adds_to_the_winning_base(layered, make_rule, make_facts):
 
 
 def test_every_matching_stack_rule_adds_and_rate_is_rounded_once(make_rule, make_facts):
-    doc = {"rules": [
-        make_rule("base", 0, "replace", tier_is(1), ("set_rate", {"percent": "10"})),
-        make_rule("gold", 1, "stack", {"all": [cond("level", "equal_to", "gold")]},
-                  ("add_bonus_rate", {"percent": "0.25"})),
-        make_rule("app", -1, "stack", {"all": [cond("channel", "equal_to", "web")]},
-                  ("add_bonus_rate", {"percent": "0.25"}), ("set_fixed_per_line", {"amount": 7})),
-    ]}
+    doc = {
+        "rules": [
+            make_rule("base", 0, "replace", tier_is(1), ("set_rate", {"percent": "10"})),
+            make_rule(
+                "gold",
+                1,
+                "stack",
+                {"all": [cond("level", "equal_to", "gold")]},
+                ("add_bonus_rate", {"percent": "0.25"}),
+            ),
+            make_rule(
+                "app",
+                -1,
+                "stack",
+                {"all": [cond("channel", "equal_to", "web")]},
+                ("add_bonus_rate", {"percent": "0.25"}),
+                ("set_fixed_per_line", {"amount": 7}),
+            ),
+        ]
+    }
     validate_ruleset(doc, 3)
     pricing = price_line(doc, make_facts(line_paid_amount=1001))
     # 1001 * 10.5 % = 105.105 -> 105; + 7 fixed. (Per-rule rounding would give 100 + 3 + 3 + 7.)
@@ -117,19 +148,29 @@ def test_every_matching_stack_rule_adds_and_rate_is_rounded_once(make_rule, make
 
 
 def test_stack_rule_without_base_pays_on_top_of_zero(make_rule, make_facts):
-    doc = {"rules": [
-        make_rule("tier1", 0, "replace", tier_is(1), ("set_rate", {"percent": "10"})),
-        make_rule("tea-bonus", 0, "stack", {"all": [cond("category", "equal_to", "tea")]},
-                  ("add_bonus_rate", {"percent": "1"})),
-    ]}
+    doc = {
+        "rules": [
+            make_rule("tier1", 0, "replace", tier_is(1), ("set_rate", {"percent": "10"})),
+            make_rule(
+                "tea-bonus",
+                0,
+                "stack",
+                {"all": [cond("category", "equal_to", "tea")]},
+                ("add_bonus_rate", {"percent": "1"}),
+            ),
+        ]
+    }
     pricing = price_line(doc, make_facts(tier=3, line_paid_amount=10000))
     assert pricing.amount == 100
     assert pricing.explanation == [entry("tea-bonus", 0, "stack", "stacked", "1")]
 
 
 def test_exclude_wins_over_everything(layered, make_rule, make_facts):
-    layered["rules"].append(make_rule("no-gift-cards", -100, "stack",
-                                      {"all": [cond("sku", "starts_with", "p1-")]}, ("exclude", {})))
+    layered["rules"].append(
+        make_rule(
+            "no-gift-cards", -100, "stack", {"all": [cond("sku", "starts_with", "p1-")]}, ("exclude", {})
+        )
+    )
     validate_ruleset(layered, 3)
     pricing = price_line(layered, make_facts(line_paid_amount=10000))
     assert pricing.amount == 0
@@ -146,11 +187,18 @@ def test_exclude_wins_over_everything(layered, make_rule, make_facts):
 
 
 def test_exclude_without_params_key(make_rule, make_facts):
-    doc = {"rules": [
-        make_rule("tier1", 0, "replace", tier_is(1), ("set_rate", {"percent": "10"})),
-        {"id": "off", "priority": 0, "mode": "replace", "conditions": tier_is(1),
-         "actions": [{"name": "exclude"}]},
-    ]}
+    doc = {
+        "rules": [
+            make_rule("tier1", 0, "replace", tier_is(1), ("set_rate", {"percent": "10"})),
+            {
+                "id": "off",
+                "priority": 0,
+                "mode": "replace",
+                "conditions": tier_is(1),
+                "actions": [{"name": "exclude"}],
+            },
+        ]
+    }
     validate_ruleset(doc, 1)
     pricing = price_line(doc, make_facts())
     assert pricing.amount == 0
@@ -159,8 +207,18 @@ def test_exclude_without_params_key(make_rule, make_facts):
 
 
 def test_fixed_per_unit_times_quantity_plus_rate(make_rule, make_facts):
-    doc = {"rules": [make_rule("per-unit", 0, "replace", tier_is(1),
-                               ("set_rate", {"percent": "5"}), ("set_fixed_per_unit", {"amount": "300"}))]}
+    doc = {
+        "rules": [
+            make_rule(
+                "per-unit",
+                0,
+                "replace",
+                tier_is(1),
+                ("set_rate", {"percent": "5"}),
+                ("set_fixed_per_unit", {"amount": "300"}),
+            )
+        ]
+    }
     validate_ruleset(doc, 1)
     pricing = price_line(doc, make_facts(quantity=3, line_paid_amount=10000))
     assert pricing.amount == 500 + 900
@@ -169,36 +227,56 @@ def test_fixed_per_unit_times_quantity_plus_rate(make_rule, make_facts):
 
 
 def test_fixed_per_line_ignores_quantity(make_rule, make_facts):
-    doc = {"rules": [make_rule("per-line", 0, "replace", tier_is(1),
-                               ("set_fixed_per_line", {"amount": 250}))]}
+    doc = {
+        "rules": [make_rule("per-line", 0, "replace", tier_is(1), ("set_fixed_per_line", {"amount": 250}))]
+    }
     pricing = price_line(doc, make_facts(quantity=4, line_paid_amount=10000))
     assert (pricing.amount, pricing.rate, pricing.fixed) == (250, Decimal(0), 250)
 
 
 def test_cap_at_line_amount_is_recorded(make_rule, make_facts):
-    doc = {"rules": [make_rule("per-unit", 0, "replace", tier_is(1),
-                               ("set_fixed_per_unit", {"amount": 5000}))]}
+    doc = {
+        "rules": [make_rule("per-unit", 0, "replace", tier_is(1), ("set_fixed_per_unit", {"amount": 5000}))]
+    }
     pricing = price_line(doc, make_facts(quantity=3, line_paid_amount=10000))
     assert pricing.amount == 10000
     assert pricing.fixed == 15000
     assert pricing.explanation == [
         entry("per-unit", 0, "replace", "base", "0", 15000),
-        {"rule": None, "priority": None, "mode": None, "effect": "capped", "rate": "0", "fixed": 15000,
-         "uncapped": 15000, "amount": 10000},
+        {
+            "rule": None,
+            "priority": None,
+            "mode": None,
+            "effect": "capped",
+            "rate": "0",
+            "fixed": 15000,
+            "uncapped": 15000,
+            "amount": 10000,
+        },
     ]
 
 
 def test_cap_when_rates_stack_past_100_percent(make_rule, make_facts):
-    doc = {"rules": [
-        make_rule("all-of-it", 0, "replace", tier_is(1), ("set_rate", {"percent": "100"})),
-        make_rule("more", 0, "stack", tier_is(1), ("add_bonus_rate", {"percent": "10"})),
-    ]}
+    doc = {
+        "rules": [
+            make_rule("all-of-it", 0, "replace", tier_is(1), ("set_rate", {"percent": "100"})),
+            make_rule("more", 0, "stack", tier_is(1), ("add_bonus_rate", {"percent": "10"})),
+        ]
+    }
     validate_ruleset(doc, 1)
     pricing = price_line(doc, make_facts(line_paid_amount=999))
     assert pricing.amount == 999
     assert pricing.rate == Decimal("110")
-    assert pricing.explanation[-1] == {"rule": None, "priority": None, "mode": None, "effect": "capped",
-                                       "rate": "110", "fixed": 0, "uncapped": 1099, "amount": 999}
+    assert pricing.explanation[-1] == {
+        "rule": None,
+        "priority": None,
+        "mode": None,
+        "effect": "capped",
+        "rate": "110",
+        "fixed": 0,
+        "uncapped": 1099,
+        "amount": 999,
+    }
 
 
 def test_zero_line_amount_caps_fixed_to_zero(make_rule, make_facts):
@@ -211,13 +289,22 @@ def test_zero_line_amount_caps_fixed_to_zero(make_rule, make_facts):
 @pytest.fixture
 def nested(make_rule):
     """Tier 1 AND (category tea OR (channel app AND quantity >= 2))."""
-    conditions = {"all": [
-        cond("tier", "equal_to", 1),
-        {"any": [
-            cond("category", "equal_to", "tea"),
-            {"all": [cond("channel", "equal_to", "app"), cond("quantity", "greater_than_or_equal_to", 2)]},
-        ]},
-    ]}
+    conditions = {
+        "all": [
+            cond("tier", "equal_to", 1),
+            {
+                "any": [
+                    cond("category", "equal_to", "tea"),
+                    {
+                        "all": [
+                            cond("channel", "equal_to", "app"),
+                            cond("quantity", "greater_than_or_equal_to", 2),
+                        ]
+                    },
+                ]
+            },
+        ]
+    }
     doc = {"rules": [make_rule("nested", 0, "replace", conditions, ("set_rate", {"percent": "10"}))]}
     validate_ruleset(doc, 2)
     return doc
@@ -240,11 +327,23 @@ def test_nested_any_all(nested, make_facts, overrides, amount):
 
 
 def test_time_variables_use_the_order_time_zone(make_rule, make_facts):
-    doc = {"rules": [make_rule("double-11", 0, "replace", {"all": [
-        cond("order_date", "equal_to", "2024-11-11"),
-        cond("order_hour", "less_than", 2),
-        cond("order_weekday", "equal_to", 0),
-    ]}, ("set_rate", {"percent": "20"}))]}
+    doc = {
+        "rules": [
+            make_rule(
+                "double-11",
+                0,
+                "replace",
+                {
+                    "all": [
+                        cond("order_date", "equal_to", "2024-11-11"),
+                        cond("order_hour", "less_than", 2),
+                        cond("order_weekday", "equal_to", 0),
+                    ]
+                },
+                ("set_rate", {"percent": "20"}),
+            )
+        ]
+    }
     validate_ruleset(doc, 1)
     # 2024-11-11 01:30 in UTC+8 is a Monday; in UTC it is still Sunday the 10th.
     local = datetime(2024, 11, 11, 1, 30, tzinfo=CST)
@@ -254,16 +353,33 @@ def test_time_variables_use_the_order_time_zone(make_rule, make_facts):
 
 
 def test_string_operators_on_missing_sku(make_rule, make_facts):
-    doc = {"rules": [make_rule("has-sku", 0, "replace", {"all": [cond("sku", "non_empty", None)]},
-                               ("set_rate", {"percent": "1"}))]}
+    doc = {
+        "rules": [
+            make_rule(
+                "has-sku",
+                0,
+                "replace",
+                {"all": [cond("sku", "non_empty", None)]},
+                ("set_rate", {"percent": "1"}),
+            )
+        ]
+    }
     validate_ruleset(doc, 1)
     assert price_line(doc, make_facts(sku="x", line_paid_amount=10000)).amount == 100
     assert price_line(doc, make_facts(sku=None, line_paid_amount=10000)).amount == 0
 
 
 def test_amount_thresholds(make_rule, make_facts):
-    doc = {"rules": [make_rule("big-orders", 0, "replace",
-                               {"all": [cond("order_paid_amount", "greater_than", 100000)]},
-                               ("set_rate", {"percent": "3"}))]}
+    doc = {
+        "rules": [
+            make_rule(
+                "big-orders",
+                0,
+                "replace",
+                {"all": [cond("order_paid_amount", "greater_than", 100000)]},
+                ("set_rate", {"percent": "3"}),
+            )
+        ]
+    }
     assert price_line(doc, make_facts(order_paid_amount=100001, line_paid_amount=10000)).amount == 300
     assert price_line(doc, make_facts(order_paid_amount=100000, line_paid_amount=10000)).amount == 0

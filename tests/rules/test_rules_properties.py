@@ -13,9 +13,17 @@ percents = st.integers(min_value=0, max_value=10000).map(lambda cents: f"{cents 
 
 
 def one_rule(percent, mode="replace", action="set_rate"):
-    return {"rules": [{"id": "r", "priority": 0, "mode": mode,
-                       "conditions": {"all": [{"name": "tier", "operator": "equal_to", "value": 1}]},
-                       "actions": [{"name": action, "params": {"percent": percent}}]}]}
+    return {
+        "rules": [
+            {
+                "id": "r",
+                "priority": 0,
+                "mode": mode,
+                "conditions": {"all": [{"name": "tier", "operator": "equal_to", "value": 1}]},
+                "actions": [{"name": action, "params": {"percent": percent}}],
+            }
+        ]
+    }
 
 
 def expected(amount, percent):
@@ -33,15 +41,23 @@ def test_amount_is_round_half_up_of_the_rate(make_facts, amount, percent):
     assert pricing.rate == Decimal(percent)
 
 
-@given(amount=amounts, base=percents, bonus=percents, per_unit=st.integers(0, 10**6),
-       quantity=st.integers(0, 50))
+@given(
+    amount=amounts, base=percents, bonus=percents, per_unit=st.integers(0, 10**6), quantity=st.integers(0, 50)
+)
 def test_stacked_amount_is_bounded(make_facts, amount, base, bonus, per_unit, quantity):
     doc = one_rule(base)
-    doc["rules"].append({"id": "bonus", "priority": 1, "mode": "stack",
-                         "conditions": {"any": [{"name": "quantity", "operator": "greater_than_or_equal_to",
-                                                 "value": 0}]},
-                         "actions": [{"name": "add_bonus_rate", "params": {"percent": bonus}},
-                                     {"name": "set_fixed_per_unit", "params": {"amount": per_unit}}]})
+    doc["rules"].append(
+        {
+            "id": "bonus",
+            "priority": 1,
+            "mode": "stack",
+            "conditions": {"any": [{"name": "quantity", "operator": "greater_than_or_equal_to", "value": 0}]},
+            "actions": [
+                {"name": "add_bonus_rate", "params": {"percent": bonus}},
+                {"name": "set_fixed_per_unit", "params": {"amount": per_unit}},
+            ],
+        }
+    )
     validate_ruleset(doc, 1)
     facts = make_facts(line_paid_amount=amount, order_paid_amount=amount, quantity=quantity)
     pricing = price_line(doc, facts)

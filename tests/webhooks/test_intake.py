@@ -24,8 +24,12 @@ def test_paid_order_is_stored_once_and_processed(send, shop, database):
     assert reply.get_json() == {"ok": True}
     with database.transaction() as session:
         event = session.scalar(select(InboxEvent))
-        assert (event.event_key, event.topic, event.kind, event.status) == ("delivery-1", "orders/paid", "order",
-                                                                              "processed")
+        assert (event.event_key, event.topic, event.kind, event.status) == (
+            "delivery-1",
+            "orders/paid",
+            "order",
+            "processed",
+        )
         assert event.body == fixture_bytes("shopify", "orders_paid")
         order = session.scalar(select(Order))
         assert (order.external_id, order.status, order.paid_total) == ("820982911946154508", "paid", 39800)
@@ -66,7 +70,9 @@ def test_bad_or_missing_signature_is_401_and_stores_nothing(client, shop, databa
 def test_signature_by_another_shops_secret_is_refused(client, make_shop, database):
     mine, other = make_shop(), make_shop()
     body = fixture_bytes("shopify", "orders_paid")
-    reply = client.post(mine.webhook_url, data=body, headers=shopify_headers("orders/paid", body, other.secret))
+    reply = client.post(
+        mine.webhook_url, data=body, headers=shopify_headers("orders/paid", body, other.secret)
+    )
     assert reply.status_code == 401
     assert nothing_stored(database)
 
@@ -92,19 +98,24 @@ def _paid(**changes) -> bytes:
     return json.dumps(payload).encode()
 
 
-@pytest.mark.parametrize(("body", "status", "field"), [
-    (b"{not json", 400, "body"),
-    (b"[1, 2]", 400, "body"),
-    (_paid(line_items=KeyError), 422, "line_items"),
-    (_paid(line_items=[]), 422, "line_items"),
-    (_paid(currency=KeyError), 422, "currency"),
-    (_paid(line_items__0__price="abc"), 422, "line_items.0.price"),
-    (_paid(line_items__0__price=149.0), 422, "line_items.0.price"),
-    (_paid(line_items__0__quantity="2"), 422, "line_items.0.quantity"),
-    (_paid(line_items__0__quantity=0), 422, "line_items.0.quantity"),
-    (_paid(created_at="yesterday"), 422, "created_at"),
-])
-def test_malformed_payload_is_4xx_naming_the_field_and_stores_nothing(send, shop, database, body, status, field):
+@pytest.mark.parametrize(
+    ("body", "status", "field"),
+    [
+        (b"{not json", 400, "body"),
+        (b"[1, 2]", 400, "body"),
+        (_paid(line_items=KeyError), 422, "line_items"),
+        (_paid(line_items=[]), 422, "line_items"),
+        (_paid(currency=KeyError), 422, "currency"),
+        (_paid(line_items__0__price="abc"), 422, "line_items.0.price"),
+        (_paid(line_items__0__price=149.0), 422, "line_items.0.price"),
+        (_paid(line_items__0__quantity="2"), 422, "line_items.0.quantity"),
+        (_paid(line_items__0__quantity=0), 422, "line_items.0.quantity"),
+        (_paid(created_at="yesterday"), 422, "created_at"),
+    ],
+)
+def test_malformed_payload_is_4xx_naming_the_field_and_stores_nothing(
+    send, shop, database, body, status, field
+):
     reply = send(shop, "orders/paid", body)
     assert reply.status_code == status, reply.get_json()
     error = reply.get_json()["error"]
@@ -113,8 +124,9 @@ def test_malformed_payload_is_4xx_naming_the_field_and_stores_nothing(send, shop
     assert nothing_stored(database)
 
 
-@pytest.mark.parametrize("header", ["X-Shopify-Topic", "X-Shopify-Webhook-Id", "X-Shopify-Shop-Domain",
-                                    "X-Shopify-API-Version"])
+@pytest.mark.parametrize(
+    "header", ["X-Shopify-Topic", "X-Shopify-Webhook-Id", "X-Shopify-Shop-Domain", "X-Shopify-API-Version"]
+)
 def test_missing_required_header_is_4xx(client, shop, database, header):
     body = fixture_bytes("shopify", "orders_paid")
     headers = shopify_headers("orders/paid", body, shop.secret)
@@ -127,7 +139,9 @@ def test_missing_required_header_is_4xx(client, shop, database, header):
 
 def test_oversized_body_is_413_json(client, shop, database, app):
     body = b"{" + b" " * app.config["MAX_CONTENT_LENGTH"] + b"}"
-    reply = client.post(shop.webhook_url, data=body, headers=shopify_headers("orders/paid", body, shop.secret))
+    reply = client.post(
+        shop.webhook_url, data=body, headers=shopify_headers("orders/paid", body, shop.secret)
+    )
     assert reply.status_code == 413
     assert reply.get_json()["error"]["code"] == "request_entity_too_large"
     assert nothing_stored(database)
