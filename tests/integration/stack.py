@@ -22,6 +22,8 @@ from tests.conftest import fixture_bytes, shopify_headers
 FENXIAO = str(Path(sys.executable).with_name("fenxiao"))
 ORDER_ID = "820982911946154508"  # the id in tests/fixtures/shopify/orders_paid.json
 INVITE_CODE = "INV-B7K2"  # the ref code the fixture order carries
+TEE, CAP = "487817672276298554", "487817672276298555"  # its two lines
+BUYER = "115310627314723954"  # its Shopify customer
 POLL_SECONDS = 20
 
 
@@ -154,6 +156,12 @@ class Stack:
         with self.engine.begin() as conn:
             conn.execute(text("UPDATE inbox_event SET next_attempt_at = next_attempt_at"
                               " - make_interval(secs => :seconds)"), {"seconds": seconds})
+
+
+def expected_commissions(inviter_id: int) -> list[tuple]:
+    """The fixture order's commissions by the default rules: 10 % of each line's paid amount to tier 1
+    (2 × 149.00 → 29.80; 120.00 − 20.00 discount → 10.00)."""
+    return [(TEE, inviter_id, 1, 2980, 0, "pending"), (CAP, inviter_id, 1, 1000, 0, "pending")]
 
 
 def commission_summary(order: dict) -> list[tuple]:

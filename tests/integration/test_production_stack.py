@@ -14,16 +14,9 @@ from rq.job import Job, JobStatus
 from plugin import inbox
 from tests.servers import wait_until
 
-from .stack import POLL_SECONDS, commission_summary
+from .stack import BUYER, POLL_SECONDS, commission_summary, expected_commissions
 
 ACK = {"ok": True}
-TEE, CAP = "487817672276298554", "487817672276298555"
-BUYER = "115310627314723954"  # the fixture order's Shopify customer id
-
-
-def expected_commissions(inviter_id: int) -> list[tuple]:
-    # default rules: 10 % to tier 1 of each line's paid amount (2 × 149.00; 120.00 − 20.00)
-    return [(TEE, inviter_id, 1, 2980, 0, "pending"), (CAP, inviter_id, 1, 1000, 0, "pending")]
 
 
 def wait_for_commissions(stack, shop) -> dict:
