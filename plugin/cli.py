@@ -134,8 +134,9 @@ def inbox_replay(event_id):
 
 @inbox_group.command("sweep")
 def inbox_sweep():
-    """Enqueue every delivery whose job was lost or whose retry is due."""
-    runtime.configure(_config())
+    """Enqueue every delivery whose job was lost or whose retry is due (run at once without Redis)."""
+    config = _config()
+    runtime.configure(config if config.jobs == "rq" else _config(jobs="inline"))
     click.echo(f"enqueued {jobs.inbox_sweep()} event(s)")
 
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from contextlib import contextmanager
+import threading
+from contextlib import contextmanager, nullcontext
 from datetime import UTC, datetime
 
 from sqlalchemy import BigInteger, DateTime, Integer, create_engine, event
@@ -69,6 +70,10 @@ class Database:
                 self.engine, "connect", lambda dbapi_conn, _rec: setattr(dbapi_conn, "isolation_level", None)
             )
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        # SQLite has one writer at a time and its busy handler waits by sleeping and polling,
+        # which gives waiting threads long, unfair tails. Inside one process (the embedded
+        # default: web threads plus the job thread) a lock hands the database over at once.
+        self._writer = threading.RLock() if self.engine.dialect.name == "sqlite" else nullcontext()
 
     @property
     def dialect(self) -> str:
@@ -77,7 +82,7 @@ class Database:
     @contextmanager
     def transaction(self):
         """A session inside one transaction: committed on success, rolled back on error."""
-        with self.sessions() as session, session.begin():
+        with self._writer, self.sessions() as session, session.begin():
             yield session
 
     def dispose(self):

@@ -11,7 +11,7 @@ import logging
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -122,6 +122,12 @@ def due_for_retry(database: Database, now: datetime, limit: int = 1000) -> list[
             if event.status == InboxStatus.RECEIVED:
                 event.next_attempt_at = now + STUCK_AFTER
         return [event.id for event in rows]
+
+
+def due_now(database: Database, event_id: int) -> None:
+    """Let the next sweep pick the event up at once (its job could not be enqueued)."""
+    with database.transaction() as session:
+        session.execute(update(InboxEvent).where(InboxEvent.id == event_id).values(next_attempt_at=utcnow()))
 
 
 def replay(database: Database, event_id: int) -> str:

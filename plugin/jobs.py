@@ -15,9 +15,12 @@ def process_inbox_event(event_id: int) -> str:
 
 
 def enqueue_inbox_event(event_id: int) -> bool:
-    return runtime.current().queue.enqueue(
-        process_inbox_event, event_id, job_id=f"inbox-{event_id}", queue_name=EVENTS
-    )
+    """Queue an event's processing; if the queue is unreachable, make it due for the next sweep."""
+    rt = runtime.current()
+    if rt.queue.enqueue(process_inbox_event, event_id, job_id=f"inbox-{event_id}", queue_name=EVENTS):
+        return True
+    inbox.due_now(rt.database, event_id)
+    return False
 
 
 def inbox_sweep() -> int:

@@ -7,7 +7,7 @@ import logging
 import multiprocessing
 
 from redis import Redis
-from rq import Worker
+from rq import SimpleWorker
 from rq.cron import CronScheduler
 
 from . import jobs, runtime
@@ -39,7 +39,9 @@ def run_worker(config: Config, *, burst: bool = False, with_cron: bool = True) -
         )
         cron.start()
     try:
-        worker = Worker([EVENTS, SETTLEMENT, PAYOUTS], connection=rt.queue.connection)
+        # SimpleWorker runs jobs in this process: a job is a short database transaction, and
+        # forking per job (rq's Worker) cost ~10x in cold connections and imports (bench/).
+        worker = SimpleWorker([EVENTS, SETTLEMENT, PAYOUTS], connection=rt.queue.connection)
         worker.work(burst=burst, with_scheduler=not burst, logging_level="INFO")
     finally:
         if cron is not None:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import redis
 import requests
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import create_engine, func, select
 
 from plugin.models import InboxEvent, Order
 from tests import servers
@@ -150,12 +150,6 @@ class Stack:
     def order_count(self) -> int:
         with self.engine.connect() as conn:
             return conn.scalar(select(func.count()).select_from(Order))
-
-    def age_inbox(self, seconds: int) -> None:
-        """Move every pending event's next check ``seconds`` into the past (time passing, for the sweep)."""
-        with self.engine.begin() as conn:
-            conn.execute(text("UPDATE inbox_event SET next_attempt_at = next_attempt_at"
-                              " - make_interval(secs => :seconds)"), {"seconds": seconds})
 
 
 def expected_commissions(inviter_id: int) -> list[tuple]:
