@@ -27,3 +27,17 @@ def sign_shopify(body: bytes, secret: str | bytes) -> str:
     """
     digest = hmac.new(_key(secret), bytes(body), hashlib.sha256).digest()
     return base64.b64encode(digest).decode("ascii")
+
+
+def shopify_headers(
+    topic: str, body: bytes, secret: str | bytes, webhook_id: str, domain: str = "demo-shop.myshopify.com"
+) -> dict[str, str]:
+    """The headers of one signed Shopify delivery of ``body`` (for the demo, tests and benchmarks)."""
+    return {
+        "Content-Type": "application/json",
+        "X-Shopify-Topic": topic,
+        "X-Shopify-Hmac-Sha256": sign_shopify(body, secret),
+        "X-Shopify-Shop-Domain": domain,
+        "X-Shopify-API-Version": "2026-07",
+        "X-Shopify-Webhook-Id": webhook_id,
+    }

@@ -14,7 +14,7 @@ import click
 from sqlalchemy import select
 
 import migrations
-from adapters.signing import sign_shopify
+from adapters.signing import shopify_headers
 
 from . import bindings, ledger, members, runtime, settlement, shops
 from .config import Config
@@ -29,14 +29,7 @@ def sample(name: str) -> bytes:
 
 
 def signed_headers(topic: str, body: bytes, secret: str, webhook_id: str | None = None) -> dict:
-    return {
-        "Content-Type": "application/json",
-        "X-Shopify-Topic": topic,
-        "X-Shopify-Hmac-Sha256": sign_shopify(body, secret),
-        "X-Shopify-Shop-Domain": "demo-shop.myshopify.com",
-        "X-Shopify-API-Version": "2026-07",
-        "X-Shopify-Webhook-Id": webhook_id or str(uuid.uuid4()),
-    }
+    return shopify_headers(topic, body, secret, webhook_id or str(uuid.uuid4()))
 
 
 def seed_chain(session, shop_id: int) -> dict[str, int]:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,10 +18,10 @@ from click.testing import CliRunner
 from sqlalchemy import create_engine, text
 
 import migrations
-from adapters.signing import sign_shopify
 from plugin import runtime, shops
 from plugin.app import create_app
 from plugin.cli import main as cli_main
+from plugin.cli_demo import signed_headers as shopify_headers
 from plugin.config import Config
 from plugin.db import Base
 from tests import servers
@@ -66,7 +65,7 @@ def redis_server():
     stop()
 
 
-def _truncate(url: str) -> None:
+def truncate_all(url: str) -> None:
     engine = create_engine(url)
     names = ", ".join(table.name for table in Base.metadata.sorted_tables)
     with engine.begin() as conn:
@@ -82,7 +81,7 @@ def database_url(request, tmp_path, sqlite_template) -> str:
         shutil.copy(sqlite_template, path)
         return f"sqlite:///{path}"
     url = request.getfixturevalue("postgres_server")
-    _truncate(url)
+    truncate_all(url)
     return url
 
 
@@ -146,17 +145,6 @@ def make_shop(database):
 @pytest.fixture
 def shop(make_shop) -> ShopHandle:
     return make_shop()
-
-
-def shopify_headers(topic: str, body: bytes, secret: str, webhook_id: str | None = None) -> dict:
-    return {
-        "Content-Type": "application/json",
-        "X-Shopify-Topic": topic,
-        "X-Shopify-Hmac-Sha256": sign_shopify(body, secret),
-        "X-Shopify-Shop-Domain": "test.myshopify.com",
-        "X-Shopify-API-Version": "2026-07",
-        "X-Shopify-Webhook-Id": webhook_id or str(uuid.uuid4()),
-    }
 
 
 @pytest.fixture

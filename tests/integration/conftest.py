@@ -11,12 +11,11 @@ import psycopg
 import pytest
 import requests
 from rq import Worker
-from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 import migrations
-from plugin.db import Base
 from tests import servers
+from tests.conftest import truncate_all
 
 from .stack import FENXIAO, RestartableRedis, Stack
 
@@ -60,17 +59,11 @@ def web_server(stack_database_url, restartable_redis, tmp_path_factory):
         [FENXIAO, "serve", "--port", str(port)],
         env={"DATABASE_URL": stack_database_url, "REDIS_URL": restartable_redis.url, "FENXIAO_JOBS": None},
         ready_check=lambda: requests.get(f"{base_url}/healthz", timeout=1).status_code == 200,
-        cwd=workdir, name="fenxiao-serve")
+        cwd=workdir,
+        name="fenxiao-serve",
+    )
     yield base_url, process, workdir
     process.stop()
-
-
-def _truncate(url: str) -> None:
-    engine = create_engine(url)
-    names = ", ".join(table.name for table in Base.metadata.sorted_tables)
-    with engine.begin() as conn:
-        conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
-    engine.dispose()
 
 
 @pytest.fixture
@@ -78,7 +71,7 @@ def stack(stack_database_url, restartable_redis, web_server) -> Stack:
     """The running stack with an empty database and an empty (running) Redis."""
     restartable_redis.start()  # a failed test may have left it stopped
     restartable_redis.connection().flushall()
-    _truncate(stack_database_url)
+    truncate_all(stack_database_url)
     base_url, process, workdir = web_server
     assert process.alive(), process.read_log()
     handle = Stack(stack_database_url, restartable_redis, base_url, process, workdir)
@@ -95,9 +88,12 @@ def start_worker(stack):
         connection = stack.redis.connection()
         known = {worker.name for worker in Worker.all(connection=connection)}
         process = servers.start_process(
-            [FENXIAO, "worker"], env={**stack.env, "FENXIAO_JOBS": None}, cwd=stack.workdir,
+            [FENXIAO, "worker"],
+            env={**stack.env, "FENXIAO_JOBS": None},
+            cwd=stack.workdir,
             name="fenxiao-worker",
-            ready_check=lambda: {worker.name for worker in Worker.all(connection=connection)} - known)
+            ready_check=lambda: {worker.name for worker in Worker.all(connection=connection)} - known,
+        )
         started.append(process)
         return process
 

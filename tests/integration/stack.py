@@ -29,8 +29,9 @@ POLL_SECONDS = 20
 
 def fenxiao(*args: str, env: dict[str, str], cwd: Path) -> str:
     """Run one ``fenxiao`` command to completion and return its stdout (raises on failure)."""
-    result = subprocess.run([FENXIAO, *args], env={**os.environ, **env}, cwd=cwd, capture_output=True,
-                            text=True, timeout=60)
+    result = subprocess.run(
+        [FENXIAO, *args], env={**os.environ, **env}, cwd=cwd, capture_output=True, text=True, timeout=60
+    )
     if result.returncode != 0:
         raise AssertionError(f"fenxiao {' '.join(args)} exited {result.returncode}:\n{result.stderr}")
     return result.stdout
@@ -55,9 +56,23 @@ class RestartableRedis:
         probe = self.connection()
         try:
             self.process = servers.start_process(
-                [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-                 "--appendonly", "no", "--dir", str(self.directory)],
-                ready_check=probe.ping, cwd=self.directory, name="redis-server")
+                [
+                    self.binary,
+                    "--port",
+                    str(self.port),
+                    "--bind",
+                    "127.0.0.1",
+                    "--save",
+                    "",
+                    "--appendonly",
+                    "no",
+                    "--dir",
+                    str(self.directory),
+                ],
+                ready_check=probe.ping,
+                cwd=self.directory,
+                name="redis-server",
+            )
         finally:
             probe.close()
 
@@ -82,8 +97,14 @@ class Shop:
 class Stack:
     """One PostgreSQL database, one restartable Redis and one ``fenxiao serve`` process."""
 
-    def __init__(self, database_url: str, redis_server: RestartableRedis, base_url: str,
-                 web: servers.ManagedProcess, workdir: Path):
+    def __init__(
+        self,
+        database_url: str,
+        redis_server: RestartableRedis,
+        base_url: str,
+        web: servers.ManagedProcess,
+        workdir: Path,
+    ):
         self.database_url = database_url
         self.redis = redis_server
         self.base_url = base_url
@@ -100,42 +121,63 @@ class Stack:
 
     def add_shop(self, name: str = "Integration shop", secret: str = "whsec-integration") -> Shop:
         """``fenxiao shop add`` as an operator would run it."""
-        summary = json.loads(self.run("shop", "add", "--platform", "shopify", "--name", name,
-                                      "--webhook-secret", secret))
+        summary = json.loads(
+            self.run("shop", "add", "--platform", "shopify", "--name", name, "--webhook-secret", secret)
+        )
         assert summary["webhook_secret"] == secret
         return Shop(summary["shop_id"], secret, summary["api_key"])
 
     def add_inviter(self, shop: Shop) -> int:
         """The distributor who owns the fixture order's ref code, made through the JSON API."""
         member_id = self.member_id(shop, "inviter-1")
-        distributor = requests.post(f"{self.base_url}/api/v1/shops/{shop.id}/distributors", headers=shop.auth,
-                                    json={"member_id": member_id, "invite_code": INVITE_CODE}, timeout=10)
+        distributor = requests.post(
+            f"{self.base_url}/api/v1/shops/{shop.id}/distributors",
+            headers=shop.auth,
+            json={"member_id": member_id, "invite_code": INVITE_CODE},
+            timeout=10,
+        )
         assert distributor.status_code == 201, distributor.text
-        assert distributor.json() == {"member_id": member_id, "invite_code": INVITE_CODE, "level": "B",
-                                      "status": "approved"}
+        assert distributor.json() == {
+            "member_id": member_id,
+            "invite_code": INVITE_CODE,
+            "level": "B",
+            "status": "approved",
+        }
         return member_id
 
     def member_id(self, shop: Shop, external_id: str) -> int:
         """The member behind a Shopify customer id (the API finds it, or creates it)."""
-        reply = requests.post(f"{self.base_url}/api/v1/shops/{shop.id}/members", headers=shop.auth,
-                              json={"platform": "shopify", "external_id": external_id}, timeout=10)
+        reply = requests.post(
+            f"{self.base_url}/api/v1/shops/{shop.id}/members",
+            headers=shop.auth,
+            json={"platform": "shopify", "external_id": external_id},
+            timeout=10,
+        )
         assert reply.status_code == 201, reply.text
         return reply.json()["member_id"]
 
     def inviter_of(self, shop: Shop, member_id: int) -> int:
-        reply = requests.get(f"{self.base_url}/api/v1/shops/{shop.id}/members/{member_id}/binding",
-                             headers=shop.auth, timeout=10)
+        reply = requests.get(
+            f"{self.base_url}/api/v1/shops/{shop.id}/members/{member_id}/binding",
+            headers=shop.auth,
+            timeout=10,
+        )
         assert reply.status_code == 200, reply.text
         return reply.json()["inviter_id"]
 
     def post_order_paid(self, shop: Shop, webhook_id: str | None = None) -> requests.Response:
         body = fixture_bytes("shopify", "orders_paid")
-        return requests.post(f"{self.base_url}/webhooks/shopify/{shop.id}", data=body, timeout=10,
-                             headers=shopify_headers("orders/paid", body, shop.secret, webhook_id))
+        return requests.post(
+            f"{self.base_url}/webhooks/shopify/{shop.id}",
+            data=body,
+            timeout=10,
+            headers=shopify_headers("orders/paid", body, shop.secret, webhook_id),
+        )
 
     def get_order(self, shop: Shop, external_id: str = ORDER_ID) -> requests.Response:
-        return requests.get(f"{self.base_url}/api/v1/shops/{shop.id}/orders/{external_id}", headers=shop.auth,
-                            timeout=10)
+        return requests.get(
+            f"{self.base_url}/api/v1/shops/{shop.id}/orders/{external_id}", headers=shop.auth, timeout=10
+        )
 
     def healthz(self) -> requests.Response:
         return requests.get(f"{self.base_url}/healthz", timeout=10)
@@ -143,9 +185,14 @@ class Stack:
     def inbox(self) -> list[tuple]:
         """(id, topic, status, attempts) of every stored delivery, in arrival order."""
         with self.engine.connect() as conn:
-            return [tuple(row) for row in conn.execute(
-                select(InboxEvent.id, InboxEvent.topic, InboxEvent.status, InboxEvent.attempts)
-                .order_by(InboxEvent.id))]
+            return [
+                tuple(row)
+                for row in conn.execute(
+                    select(InboxEvent.id, InboxEvent.topic, InboxEvent.status, InboxEvent.attempts).order_by(
+                        InboxEvent.id
+                    )
+                )
+            ]
 
     def order_count(self) -> int:
         with self.engine.connect() as conn:
@@ -160,5 +207,7 @@ def expected_commissions(inviter_id: int) -> list[tuple]:
 
 def commission_summary(order: dict) -> list[tuple]:
     """(line, beneficiary, tier, amount, reversed, status) of an order's commissions, by line."""
-    return sorted((c["line"], c["beneficiary_id"], c["tier"], c["amount"], c["reversed"], c["status"])
-                  for c in order["commissions"])
+    return sorted(
+        (c["line"], c["beneficiary_id"], c["tier"], c["amount"], c["reversed"], c["status"])
+        for c in order["commissions"]
+    )

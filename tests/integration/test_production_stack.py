@@ -19,8 +19,9 @@ ACK = {"ok": True}
 
 
 def wait_for_commissions(stack, shop) -> dict:
-    assert wait_until(lambda: stack.get_order(shop).json()["commissions"], timeout=POLL_SECONDS), \
+    assert wait_until(lambda: stack.get_order(shop).json()["commissions"], timeout=POLL_SECONDS), (
         f"order not processed within {POLL_SECONDS}s; inbox {stack.inbox()}"
+    )
     return stack.get_order(shop).json()
 
 
@@ -69,8 +70,11 @@ def test_a_duplicate_delivery_is_stored_enqueued_and_processed_once(stack, start
     assert (late.status_code, late.json()) == (200, ACK)
     assert events.job_ids == []
     assert stack.inbox() == [(1, "orders/paid", "processed", 1)]
-    assert commission_summary(stack.get_order(shop).json()) == commission_summary(order) == \
-        expected_commissions(inviter_id)
+    assert (
+        commission_summary(stack.get_order(shop).json())
+        == commission_summary(order)
+        == expected_commissions(inviter_id)
+    )
 
 
 @pytest.mark.integration
@@ -98,8 +102,10 @@ def test_healthz_reports_the_database_and_redis(stack):
 
     stack.redis.stop()
     down = stack.healthz()
-    assert (down.status_code, down.json()) == (503, {"status": "degraded", "database": True, "jobs": "rq",
-                                                     "redis": False})
+    assert (down.status_code, down.json()) == (
+        503,
+        {"status": "degraded", "database": True, "jobs": "rq", "redis": False},
+    )
 
     stack.redis.start()
     assert wait_until(lambda: stack.healthz().status_code == 200, timeout=5)
@@ -145,14 +151,17 @@ def test_the_worker_runs_both_sweeps_on_rq_cron_scheduler(stack, start_worker):
     assert os.getpgid(scheduler.pid) == worker.pid  # a child of this worker, not a stray process
     assert datetime.now(UTC) - scheduler.last_heartbeat < timedelta(seconds=30)
     assert sorted((job.func_name, job.queue_name, job.interval) for job in scheduler.get_jobs()) == [
-        ("plugin.jobs.inbox_sweep", "events", 30), ("plugin.jobs.settlement_sweep", "settlement", 300)]
+        ("plugin.jobs.inbox_sweep", "events", 30),
+        ("plugin.jobs.settlement_sweep", "settlement", 300),
+    ]
 
     # interval jobs run once at start: both sweeps were enqueued and the worker ran them
     for name in ("plugin.jobs.inbox_sweep", "plugin.jobs.settlement_sweep"):
         [job_id] = get_cron_job_ids(name, connection)
         job = Job.fetch(job_id, connection=connection)
-        assert wait_until(lambda j=job: j.get_status(refresh=True) == JobStatus.FINISHED,
-                          timeout=POLL_SECONDS), job.get_status()
+        assert wait_until(
+            lambda j=job: j.get_status(refresh=True) == JobStatus.FINISHED, timeout=POLL_SECONDS
+        ), job.get_status()
         assert job.return_value() == 0  # an empty database: nothing to sweep or settle
 
     worker.stop()

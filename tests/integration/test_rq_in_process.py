@@ -31,8 +31,12 @@ def rq_app(database_url, redis_server):
 
 def inbox_rows(database) -> list[tuple]:
     with database.transaction() as session:
-        return [tuple(row) for row in session.execute(
-            select(InboxEvent.id, InboxEvent.status, InboxEvent.attempts).order_by(InboxEvent.id))]
+        return [
+            tuple(row)
+            for row in session.execute(
+                select(InboxEvent.id, InboxEvent.status, InboxEvent.attempts).order_by(InboxEvent.id)
+            )
+        ]
 
 
 @pytest.mark.integration
@@ -42,16 +46,25 @@ def test_rq_mode_enqueues_after_commit_and_a_simple_worker_applies_the_order(rq_
     with database.transaction() as session:
         new = shops.create_shop(session, name="RQ shop", platform="shopify", webhook_secret="whsec-rq")
     shop_id, auth = new.shop.id, {"X-Api-Key": new.api_key}
-    member = client.post(f"/api/v1/shops/{shop_id}/members", headers=auth,
-                         json={"platform": "shopify", "external_id": "inviter-1"})
+    member = client.post(
+        f"/api/v1/shops/{shop_id}/members",
+        headers=auth,
+        json={"platform": "shopify", "external_id": "inviter-1"},
+    )
     inviter_id = member.json["member_id"]
-    client.post(f"/api/v1/shops/{shop_id}/distributors", headers=auth,
-                json={"member_id": inviter_id, "invite_code": INVITE_CODE})
+    client.post(
+        f"/api/v1/shops/{shop_id}/distributors",
+        headers=auth,
+        json={"member_id": inviter_id, "invite_code": INVITE_CODE},
+    )
     body = fixture_bytes("shopify", "orders_paid")
     events = Queue(EVENTS, connection=connection)
 
-    reply = client.post(f"/webhooks/shopify/{shop_id}", data=body,
-                        headers=shopify_headers("orders/paid", body, "whsec-rq", "delivery-1"))
+    reply = client.post(
+        f"/webhooks/shopify/{shop_id}",
+        data=body,
+        headers=shopify_headers("orders/paid", body, "whsec-rq", "delivery-1"),
+    )
 
     assert (reply.status_code, reply.json) == (200, {"ok": True})
     [(event_id, status, attempts)] = inbox_rows(database)
