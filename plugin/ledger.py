@@ -30,7 +30,14 @@ DISTRIBUTOR_ACCOUNTS = (
 def account(
     session: Session, shop_id: int, member_id: int, kind: AccountKind, currency: str, *, lock: bool = False
 ) -> Account:
-    """The account, created on first use. ``lock`` takes a row lock to serialize balance checks."""
+    """The account, created on first use. ``lock`` takes a row lock to serialize balance checks.
+
+    Accounts never change once created, so each session remembers the ones it has seen.
+    """
+    seen = session.info.setdefault("fenxiao_accounts", {})
+    cache_key = (shop_id, member_id, kind, currency)
+    if not lock and cache_key in seen:
+        return seen[cache_key]
     query = select(Account).where(
         Account.shop_id == shop_id,
         Account.member_id == member_id,
@@ -48,6 +55,7 @@ def account(
                 session.flush()
         except IntegrityError:
             found = session.scalar(query)
+    seen[cache_key] = found
     return found
 
 
@@ -80,20 +88,12 @@ def post(
         raise UnbalancedTransaction(f"transaction {key!r} does not balance: {legs!r}")
     if already_posted(session, shop_id, key):
         return None
-    txn = LedgerTransaction(shop_id=shop_id, key=key, kind=kind, memo=memo)
-    session.add(txn)
-    session.flush()
-    session.add_all(
-        LedgerEntry(
-            shop_id=shop_id,
-            transaction_id=txn.id,
-            account_id=acct.id,
-            amount=amount.minor,
-            currency=amount.currency,
-        )
+    entries = [
+        LedgerEntry(shop_id=shop_id, account_id=acct.id, amount=amount.minor, currency=amount.currency)
         for acct, amount in legs
-    )
-    session.flush()
+    ]
+    txn = LedgerTransaction(shop_id=shop_id, key=key, kind=kind, memo=memo, entries=entries)
+    session.add(txn)  # written with the next flush, entries batched
     return txn
 
 
