@@ -132,6 +132,9 @@ def apply_snapshot(session: Session, shop: Shop, snapshot: schema.Order) -> Orde
     if order.status == S.CREATED:
         order.currency, order.channel, order.ref_code = snapshot.currency, snapshot.channel, snapshot.ref_code
         order.placed_at = snapshot.placed_at
+        buyer = snapshot.buyer
+        order.buyer_ip, order.buyer_device = buyer.ip, buyer.device
+        order.buyer_phone_hash, order.buyer_email_hash = buyer.phone_hash, buyer.email_hash
         order.buyer_member_id = member_for_identity(
             session, shop.id, snapshot.platform, snapshot.buyer.external_id
         ).id

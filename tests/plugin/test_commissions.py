@@ -122,3 +122,16 @@ def test_commission_records_rule_version_and_explanation(shop, send, database):
             )
             == 4
         )
+
+
+def test_longest_values_the_schema_allows_fit_the_database(shop, send, database):
+    payload = fixture_json("shopify", "orders_paid")
+    payload["line_items"][0]["sku"] = "S" * 256
+    payload["line_items"][0]["product_type"] = "C" * 256
+    payload["browser_ip"] = payload["client_details"]["browser_ip"] = "1" * 256
+    assert send(shop, "orders/paid", payload).status_code == 200
+    with database.transaction() as session:
+        order = session.scalar(select(Order))
+        assert order.status == "paid"
+        assert order.buyer_email_hash is not None and len(order.buyer_email_hash) == 64
+        assert {line.sku for line in order.lines} == {"S" * 256, "CAP-BLK"}
