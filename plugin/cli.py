@@ -142,11 +142,18 @@ def inbox_sweep():
 
 @main.command()
 @click.option("--burst", is_flag=True, help="exit once the queues are empty")
-def worker(burst):
-    """Run an RQ worker (needs REDIS_URL) with RQ's cron scheduler for the sweeps."""
+@click.option(
+    "--cron/--no-cron", default=True, show_default=True, help="also run RQ's cron scheduler for the sweeps"
+)
+def worker(burst, cron):
+    """Run an RQ worker (needs REDIS_URL) with RQ's cron scheduler for the sweeps.
+
+    Sweeps are idempotent, so several schedulers are harmless; one per deployment is enough
+    (start the other workers with --no-cron).
+    """
     from .worker import run_worker
 
-    run_worker(_config(jobs="rq"), burst=burst)
+    run_worker(_config(jobs="rq"), burst=burst, with_cron=cron)
 
 
 @main.command()
