@@ -15,6 +15,7 @@ import webhooks
 from . import jobs, runtime
 from .api import members as members_api
 from .api import orders as orders_api
+from .api import rules as rules_api
 from .api.auth import SECURITY_SCHEME
 from .config import Config
 from .errors import FenxiaoError
@@ -45,6 +46,7 @@ def create_app(config: Config | None = None) -> Flask:
     api = Api(app, spec_kwargs={"components": {"securitySchemes": {"ApiKey": SECURITY_SCHEME}}})
     api.register_blueprint(members_api.blueprint)
     api.register_blueprint(orders_api.blueprint)
+    api.register_blueprint(rules_api.blueprint)
     _register_errors(app)
     app.add_url_rule("/healthz", "healthz", _healthz)
     if config.jobs == "thread" and not config.testing:

@@ -170,7 +170,9 @@ def serve(host, port, threads):
 
 
 from .cli_demo import demo, send_sample, up  # noqa: E402 - they reuse the helpers above
+from .cli_rules import rules_group  # noqa: E402
 
 main.add_command(demo)
 main.add_command(up)
 main.add_command(send_sample)
+main.add_command(rules_group)

@@ -104,3 +104,34 @@ class OrderOut(Schema):
     completed_at = fields.DateTime(allow_none=True)
     lines = fields.List(fields.Nested(OrderLineOut))
     commissions = fields.List(fields.Nested(CommissionOut))
+
+
+class RuleSetDraftIn(Schema):
+    document = fields.Dict(required=True, metadata={"description": "a business-rules rule set document"})
+
+
+class RuleSetPublishIn(RuleSetDraftIn):
+    actor = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    note = fields.String(load_default="", validate=validate.Length(max=500))
+
+
+class RuleSetRollbackIn(Schema):
+    version = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
+    actor = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    note = fields.String(load_default="", validate=validate.Length(max=500))
+
+
+class RuleSetVersionOut(Schema):
+    version = fields.Integer()
+    published_by = fields.String()
+    published_at = fields.DateTime()
+    note = fields.String()
+    active = fields.Boolean()
+
+
+class RuleSetVersionFullOut(RuleSetVersionOut):
+    document = fields.Dict()
+
+
+class ValidationOut(Schema):
+    valid = fields.Boolean()

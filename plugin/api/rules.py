@@ -1,0 +1,75 @@
+"""Commission rule sets: validate drafts, publish versions, list them, roll back."""
+
+from __future__ import annotations
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from .. import rulesets
+from . import schemas
+from .auth import SECURITY, shop_session
+
+blueprint = Blueprint(
+    "rules", __name__, url_prefix="/api/v1/shops/<int:shop_id>/rules", description="Commission rule sets"
+)
+
+
+def _out(row, shop) -> dict:
+    return {
+        "version": row.version,
+        "published_by": row.published_by,
+        "published_at": row.published_at,
+        "note": row.note,
+        "active": row.version == shop.active_rule_version,
+        "document": row.document,
+    }
+
+
+@blueprint.route("")
+class RuleSets(MethodView):
+    @blueprint.response(200, schemas.RuleSetVersionOut(many=True))
+    @blueprint.doc(security=SECURITY)
+    def get(self, shop_id):
+        """Every published version, oldest first, with the active one marked."""
+        with shop_session(shop_id) as (session, shop):
+            return [_out(row, shop) for row in rulesets.versions(session, shop_id)]
+
+    @blueprint.arguments(schemas.RuleSetPublishIn)
+    @blueprint.response(201, schemas.RuleSetVersionFullOut)
+    @blueprint.doc(security=SECURITY)
+    def post(self, data, shop_id):
+        """Publish a draft as the next version and make it active (audited)."""
+        with shop_session(shop_id) as (session, shop):
+            row = rulesets.publish(session, shop_id, data["document"], actor=data["actor"], note=data["note"])
+            return _out(row, shop)
+
+
+@blueprint.route("/validate", methods=["POST"])
+@blueprint.arguments(schemas.RuleSetDraftIn)
+@blueprint.response(200, schemas.ValidationOut)
+@blueprint.doc(security=SECURITY)
+def validate_draft(data, shop_id):
+    """Check a draft against every guard without publishing it (422 names the rule and field)."""
+    with shop_session(shop_id) as (_session, shop):
+        rulesets.check_draft(shop, data["document"])
+        return {"valid": True}
+
+
+@blueprint.route("/rollback", methods=["POST"])
+@blueprint.arguments(schemas.RuleSetRollbackIn)
+@blueprint.response(201, schemas.RuleSetVersionFullOut)
+@blueprint.doc(security=SECURITY)
+def rollback(data, shop_id):
+    """Publish an earlier version's document again, as a new version."""
+    with shop_session(shop_id) as (session, shop):
+        row = rulesets.rollback(session, shop_id, data["version"], actor=data["actor"], note=data["note"])
+        return _out(row, shop)
+
+
+@blueprint.route("/<int:version>")
+@blueprint.response(200, schemas.RuleSetVersionFullOut)
+@blueprint.doc(security=SECURITY)
+def get_version(shop_id, version):
+    """One version with its document."""
+    with shop_session(shop_id) as (session, shop):
+        return _out(rulesets.version(session, shop_id, version), shop)

@@ -1,0 +1,94 @@
+"""``fenxiao rules``: validate drafts, publish versions, list them, roll back."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from . import rulesets, runtime
+from .config import Config
+from .errors import FenxiaoError
+from .shops import get_shop
+
+
+def _database():
+    return runtime.configure(Config.from_env(jobs="inline")).database
+
+
+def _document(path: Path):
+    try:
+        return json.loads(path.read_text())
+    except json.JSONDecodeError as err:
+        raise click.UsageError(f"{path}: not JSON ({err})") from None
+
+
+def _fail(err: FenxiaoError):
+    raise click.ClickException(f"{err.code}: {err.message}" + (f" (field {err.field})" if err.field else ""))
+
+
+shop_option = click.option("--shop", "shop_id", type=int, required=True, help="the shop's id")
+file_argument = click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+
+
+@click.group("rules")
+def rules_group():
+    """Commission rule sets."""
+
+
+@rules_group.command("validate")
+@file_argument
+@shop_option
+def validate(path, shop_id):
+    """Check a draft against every guard, for this shop's tier depth."""
+    try:
+        with _database().transaction() as session:
+            rulesets.check_draft(get_shop(session, shop_id), _document(path))
+    except FenxiaoError as err:
+        _fail(err)
+    click.echo(f"{path}: valid")
+
+
+@rules_group.command("publish")
+@file_argument
+@shop_option
+@click.option("--by", "actor", required=True, help="who publishes (audit log)")
+@click.option("--note", default="", help="why (audit log)")
+def publish(path, shop_id, actor, note):
+    """Publish a draft as the shop's next, active version."""
+    try:
+        with _database().transaction() as session:
+            row = rulesets.publish(session, shop_id, _document(path), actor=actor, note=note)
+            number = row.version
+    except FenxiaoError as err:
+        _fail(err)
+    click.echo(f"published version {number}")
+
+
+@rules_group.command("rollback")
+@click.argument("version", type=int)
+@shop_option
+@click.option("--by", "actor", required=True)
+@click.option("--note", default="")
+def rollback(version, shop_id, actor, note):
+    """Publish an earlier version's document again, as a new version."""
+    try:
+        with _database().transaction() as session:
+            number = rulesets.rollback(session, shop_id, version, actor=actor, note=note).version
+    except FenxiaoError as err:
+        _fail(err)
+    click.echo(f"published version {number} (the rules of version {version})")
+
+
+@rules_group.command("list")
+@shop_option
+def list_versions(shop_id):
+    """Every version with who published it, when and why; * marks the active one."""
+    with _database().transaction() as session:
+        shop = get_shop(session, shop_id)
+        for row in rulesets.versions(session, shop_id):
+            mark = "*" if row.version == shop.active_rule_version else " "
+            click.echo(
+                f"{mark} v{row.version}  {row.published_at:%Y-%m-%d %H:%M}  {row.published_by}  {row.note}"
+            )

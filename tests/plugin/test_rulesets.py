@@ -1,0 +1,133 @@
+"""Rule set versions: publish, validate drafts, roll back; commissions record their version."""
+
+import copy
+import json
+
+from click.testing import CliRunner
+from sqlalchemy import select
+
+import rules
+from plugin.cli import main
+from plugin.cli_demo import seed_chain
+from plugin.models import AuditEvent, Commission
+from tests.conftest import fixture_bytes
+
+FISSION = {
+    "name": "fission 8/3",
+    "rules": [
+        {
+            "id": "t1",
+            "priority": 0,
+            "mode": "replace",
+            "conditions": {"all": [{"name": "tier", "operator": "equal_to", "value": 1}]},
+            "actions": [{"name": "set_rate", "params": {"percent": "8"}}],
+        },
+        {
+            "id": "t2",
+            "priority": 0,
+            "mode": "replace",
+            "conditions": {"all": [{"name": "tier", "operator": "equal_to", "value": 2}]},
+            "actions": [{"name": "set_rate", "params": {"percent": "3"}}],
+        },
+    ],
+}
+
+
+def url(shop, path=""):
+    return f"/api/v1/shops/{shop.id}/rules{path}"
+
+
+def publish(client, shop, document, note="why"):
+    return client.post(
+        url(shop), json={"document": document, "actor": "ops@shop", "note": note}, headers=shop.auth
+    )
+
+
+def test_publish_makes_a_new_active_version_that_prices_new_orders(client, shop, send, database):
+    with database.transaction() as session:
+        chain = seed_chain(session, shop.id)
+    reply = publish(client, shop, FISSION, "autumn campaign")
+    assert reply.status_code == 201
+    assert (reply.get_json()["version"], reply.get_json()["active"]) == (2, True)
+    send(shop, "orders/paid", fixture_bytes("shopify", "orders_paid"))
+    with database.transaction() as session:
+        priced = sorted(
+            (c.tier, c.beneficiary_id, c.amount, c.rule_version) for c in session.scalars(select(Commission))
+        )
+        event = session.scalar(
+            select(AuditEvent).where(AuditEvent.action == "rules.published", AuditEvent.subject_id == "2")
+        )
+        assert (event.actor, event.data["note"]) == ("ops@shop", "autumn campaign")
+    # 8 % of 29800 and 10000; 3 % of the same
+    assert priced == [
+        (1, chain["D"], 800, 2),
+        (1, chain["D"], 2384, 2),
+        (2, chain["C"], 300, 2),
+        (2, chain["C"], 894, 2),
+    ]
+    listing = client.get(url(shop), headers=shop.auth).get_json()
+    assert [(v["version"], v["active"]) for v in listing] == [(1, False), (2, True)]
+
+
+def test_a_draft_breaking_a_guard_is_rejected_naming_rule_and_field(client, shop):
+    bad = copy.deepcopy(FISSION)
+    bad["rules"][1]["actions"][0]["params"]["percent"] = "130"
+    for path in ("/validate", ""):
+        body = {"document": bad, "actor": "ops", "note": ""} if not path else {"document": bad}
+        reply = client.post(url(shop, path), json=body, headers=shop.auth)
+        assert reply.status_code == 422
+        error = reply.get_json()["error"]
+        assert error["code"] == "invalid_ruleset"
+        assert error["field"] == "rules[1].actions[0].params.percent"
+        assert "'t2'" in error["message"]
+    assert [v["version"] for v in client.get(url(shop), headers=shop.auth).get_json()] == [1]
+
+
+def test_tier_above_shop_depth_is_rejected(client, make_shop):
+    shallow = make_shop(tier_depth=1)
+    reply = client.post(url(shallow, "/validate"), json={"document": FISSION}, headers=shallow.auth)
+    assert reply.status_code == 422
+    assert reply.get_json()["error"]["field"].startswith("rules[1].conditions")
+
+
+def test_float_rate_is_rejected(client, shop):
+    bad = copy.deepcopy(FISSION)
+    bad["rules"][0]["actions"][0]["params"]["percent"] = 8.5
+    assert client.post(url(shop, "/validate"), json={"document": bad}, headers=shop.auth).status_code == 422
+
+
+def test_rollback_publishes_the_earlier_document_as_a_new_version(client, shop):
+    publish(client, shop, FISSION)
+    reply = client.post(url(shop, "/rollback"), json={"version": 1, "actor": "ops"}, headers=shop.auth)
+    assert reply.status_code == 201
+    body = reply.get_json()
+    assert (body["version"], body["note"], body["document"]) == (
+        3,
+        "rollback to v1",
+        rules.default_ruleset(2),
+    )
+    assert client.get(url(shop, "/2"), headers=shop.auth).get_json()["document"] == FISSION
+    assert (
+        client.post(
+            url(shop, "/rollback"), json={"version": 9, "actor": "ops"}, headers=shop.auth
+        ).status_code
+        == 404
+    )
+
+
+def test_cli_validate_publish_list_rollback(runner, shop, tmp_path):
+    draft = tmp_path / "draft.json"
+    draft.write_text(json.dumps(FISSION))
+    assert runner("rules", "validate", str(draft), "--shop", str(shop.id)).output.strip().endswith("valid")
+    assert (
+        runner("rules", "publish", str(draft), "--shop", str(shop.id), "--by", "ops", "--note", "x").output
+        == "published version 2\n"
+    )
+    assert "version 3" in runner("rules", "rollback", "1", "--shop", str(shop.id), "--by", "ops").output
+    listing = runner("rules", "list", "--shop", str(shop.id)).output.splitlines()
+    assert [line[:4] for line in listing] == ["  v1", "  v2", "* v3"]
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"rules": [{"id": "x"}]}')
+    result = CliRunner().invoke(main, ["rules", "validate", str(bad), "--shop", str(shop.id)])
+    assert result.exit_code == 1
+    assert "invalid_ruleset" in result.output
