@@ -31,6 +31,7 @@ from plugin.models import (
     DistributorStatus,
     LedgerEntry,
     LedgerTransaction,
+    Order,
     OrderLine,
     RuleSetVersion,
     Shop,
@@ -47,8 +48,7 @@ OUTSIDER_BUYER = 115310627314723954  # a customer id no chain member has
 CHAIN_BASE = 700000000  # chain member i has the platform identity str(CHAIN_BASE + i)
 
 CST = timezone(timedelta(hours=8))
-PLACED_AT = datetime(2026, 11, 11, 0, 5, tzinfo=CST)
-PAID_AT = PLACED_AT + timedelta(seconds=2)
+PLACED_AT = datetime(2026, 11, 11, 0, 5, tzinfo=CST)  # of the first order; the second is 3 days later
 
 # The rule set every scenario shop runs (installed as version 2, bypassing validation on
 # purpose): it would pay all three tiers, so only the shop's depth can stop tiers 2 and 3.
@@ -90,6 +90,35 @@ class Line:
 
 
 @dataclass(frozen=True)
+class RefundSpec:
+    amounts: dict[int, int] = field(hash=False)  # line external id -> amount refunded (fen)
+    at: datetime
+
+
+@dataclass(frozen=True)
+class OrderSpec:
+    index: int
+    lines: tuple[Line, ...]
+    refunds: tuple[RefundSpec, ...]
+    fulfilled_at: datetime
+
+    @property
+    def external_id(self) -> int:
+        return ORDER_ID + self.index
+
+    @property
+    def placed_at(self) -> datetime:
+        return PLACED_AT + timedelta(days=3 * self.index)
+
+    @property
+    def paid_at(self) -> datetime:
+        return self.placed_at + timedelta(seconds=2)
+
+    def refund_id(self, number: int) -> int:
+        return FIRST_REFUND_ID + 10 * self.index + number
+
+
+@dataclass(frozen=True)
 class Delivery:
     """One webhook delivery: ``webhook_id`` is the X-Shopify-Webhook-Id (the dedupe key)."""
 
@@ -97,9 +126,14 @@ class Delivery:
     payload: dict = field(compare=False, hash=False)
     webhook_id: str
     label: str  # for readable failure reports
+    at: datetime  # when it would arrive in a timely world
 
     def __repr__(self) -> str:
         return f"<{self.label} {self.webhook_id}>"
+
+    @property
+    def order_external_id(self) -> int:
+        return self.payload["order_id"] if self.topic == "refunds/create" else self.payload["id"]
 
 
 @dataclass(frozen=True)
@@ -109,6 +143,10 @@ class Tick:
     now: datetime
     label: str
 
+    @property
+    def at(self) -> datetime:
+        return self.now
+
     def __repr__(self) -> str:
         return f"<tick {self.label}>"
 
@@ -116,9 +154,10 @@ class Tick:
 @dataclass(frozen=True)
 class Payout:
     """Pay every chain member's whole available balance out (available -> paid), as a payout
-    run would; a later clawback then finds too little available and books arrears."""
+    run would; a later clawback then finds too little available and books arrears, which a
+    later settlement repays first."""
 
-    label: str = "payout"
+    at: datetime
 
     def __repr__(self) -> str:
         return "<payout>"
@@ -131,24 +170,25 @@ class Scenario:
     buyer_index: int | None  # the buyer is chain[buyer_index] (self-purchase) or an outsider
     depth: int
     window_days: int
-    lines: tuple[Line, ...]
-    refunds: tuple[dict[int, int], ...]  # per refund: line external id -> amount (fen)
-    fulfilled_at: datetime
-    events: list = field(default_factory=list)  # Delivery | Tick, in the generated order
+    orders: tuple[OrderSpec, ...]  # all by the same buyer with the same ref code
+    events: list = field(default_factory=list)  # Delivery | Tick | Payout, in generation order
 
-    # ---- what the deliveries carry
+    # ---- what was delivered
 
     @property
     def deliveries(self) -> list[Delivery]:
         return [event for event in self.events if isinstance(event, Delivery)]
 
-    @property
-    def paid(self) -> bool:
-        return any(d.topic in ("orders/paid", "orders/fulfilled") for d in self.deliveries)
+    def _topics(self, order: OrderSpec) -> set[str]:
+        return {d.topic for d in self.deliveries if d.order_external_id == order.external_id}
 
-    @property
-    def fulfilled(self) -> bool:
-        return any(d.topic == "orders/fulfilled" for d in self.deliveries)
+    def paid(self, order: OrderSpec | None = None) -> bool:
+        """Whether (any) order was ever reported paid."""
+        orders = self.orders if order is None else (order,)
+        return any(self._topics(o) & {"orders/paid", "orders/fulfilled"} for o in orders)
+
+    def fulfilled(self, order: OrderSpec) -> bool:
+        return "orders/fulfilled" in self._topics(order)
 
     @property
     def has_snapshot(self) -> bool:
@@ -158,20 +198,28 @@ class Scenario:
     def pays_out(self) -> bool:
         return any(isinstance(event, Payout) for event in self.events)
 
-    @property
-    def settle_after(self) -> datetime:
-        return self.fulfilled_at + timedelta(days=self.window_days)
+    def settle_after(self, order: OrderSpec) -> datetime:
+        return order.fulfilled_at + timedelta(days=self.window_days)
 
-    def refunded(self) -> dict[int, int]:
-        """Cumulative refunded amount per line over the distinct refunds that were delivered
-        (a refund delivered twice, under any webhook id, counts once)."""
-        delivered = {d.payload["id"] for d in self.deliveries if d.topic == "refunds/create"}
+    def refunded(self, order: OrderSpec) -> dict[int, int]:
+        """Cumulative refunded amount per line over the distinct refunds of ``order`` that were
+        delivered (a refund delivered twice, under any webhook id, counts once)."""
+        delivered = {d.payload["id"] for d in self.deliveries
+                     if d.topic == "refunds/create" and d.order_external_id == order.external_id}
         totals: dict[int, int] = defaultdict(int)
-        for index, refund in enumerate(self.refunds):
-            if FIRST_REFUND_ID + index in delivered:
-                for line_id, amount in refund.items():
+        for number, refund in enumerate(order.refunds):
+            if order.refund_id(number) in delivered:
+                for line_id, amount in refund.amounts.items():
                     totals[line_id] += amount
         return totals
+
+    def timeline(self) -> list:
+        """The events in the order a timely world would produce them (copies right after)."""
+        return sorted(self.events, key=lambda event: event.at)
+
+    def final_now(self) -> datetime:
+        """A time past every window of this scenario."""
+        return max(self.settle_after(order) for order in self.orders) + timedelta(days=1)
 
     # ---- the independent model
 
@@ -185,22 +233,24 @@ class Scenario:
             return []  # no order ref seen, or its owner may not take new members
         return list(range(self.chain_length - 1, -1, -1))
 
-    def expected_commissions(self) -> dict[tuple[int, int], tuple[int, int, int]]:
-        """(line external id, tier) -> (beneficiary chain index, amount, reversed)."""
-        if not self.paid:
-            return {}
-        refunded = self.refunded()
+    def expected_commissions(self) -> dict[tuple[int, int, int], tuple[int, int, int]]:
+        """(order external id, line external id, tier) -> (beneficiary chain index, amount, reversed)."""
         expected = {}
-        for tier, index in enumerate(self.ancestors()[: min(self.depth, 3)], start=1):
-            if index in self.suspended:
+        for order in self.orders:
+            if not self.paid(order):
                 continue
-            for line in self.lines:
-                amount = round_half_up(Decimal(line.paid) * RATES[tier] / 100)
-                if amount <= 0:
+            refunded = self.refunded(order)
+            for tier, index in enumerate(self.ancestors()[: min(self.depth, 3)], start=1):
+                if index in self.suspended:
                     continue
-                taken = min(refunded.get(line.external_id, 0), line.paid)
-                reversed_ = min(amount, round_half_up(Decimal(amount) * Decimal(taken) / Decimal(line.paid)))
-                expected[(line.external_id, tier)] = (index, amount, reversed_)
+                for line in order.lines:
+                    amount = round_half_up(Decimal(line.paid) * RATES[tier] / 100)
+                    if amount <= 0:
+                        continue
+                    taken = min(refunded.get(line.external_id, 0), line.paid)
+                    share = Decimal(taken) / Decimal(line.paid)
+                    reversed_ = min(amount, round_half_up(Decimal(amount) * share))
+                    expected[(order.external_id, line.external_id, tier)] = (index, amount, reversed_)
         return expected
 
     def buyer_identity(self) -> str:
@@ -208,10 +258,6 @@ class Scenario:
 
     def ref_code(self) -> str:
         return invite_code(self.chain_length - 1)
-
-    def final_now(self) -> datetime:
-        """A time past every window of this scenario."""
-        return self.settle_after + timedelta(days=1)
 
 
 def invite_code(index: int) -> str:
@@ -221,23 +267,24 @@ def invite_code(index: int) -> str:
 # --------------------------------------------------------------------------- payloads
 
 
-def order_payload(scenario: Scenario, status: str) -> dict:
+def order_payload(scenario: Scenario, order: OrderSpec, status: str) -> dict:
     """An order snapshot: ``status`` is "pending", "paid" or "fulfilled"."""
     payload = copy.deepcopy(fixture_json("shopify", "orders_paid"))
-    payload["id"] = ORDER_ID
-    payload["admin_graphql_api_id"] = f"gid://shopify/Order/{ORDER_ID}"
+    payload["id"] = order.external_id
+    payload["admin_graphql_api_id"] = f"gid://shopify/Order/{order.external_id}"
+    payload["name"] = f"#{1001 + order.index}"
     payload["currency"] = CURRENCY
     code = scenario.ref_code()
     payload["note_attributes"] = [{"name": "ref", "value": code}]
     payload["landing_site"] = f"/products/tee?ref={code}"
     payload["customer"]["id"] = int(scenario.buyer_identity())
-    gross = sum(line.unit_price * line.quantity for line in scenario.lines)
-    paid = sum(line.paid for line in scenario.lines)
+    gross = sum(line.unit_price * line.quantity for line in order.lines)
+    paid = sum(line.paid for line in order.lines)
     payload["subtotal_price"] = payload["total_price"] = payload["current_total_price"] = fen(paid)
     payload["total_line_items_price"] = fen(gross)
     template = payload["line_items"][0]
     payload["line_items"] = []
-    for i, line in enumerate(scenario.lines):
+    for i, line in enumerate(order.lines):
         item = copy.deepcopy(template)
         item.update(id=line.external_id, product_id=FIRST_PRODUCT_ID + i,
                     variant_id=FIRST_PRODUCT_ID + 1000 + i, sku=f"SKU-{i}", title=f"Item {i}",
@@ -245,33 +292,34 @@ def order_payload(scenario: Scenario, status: str) -> dict:
                     discount_allocations=[{"amount": fen(line.discount), "discount_application_index": 0}]
                     if line.discount else [])
         payload["line_items"].append(item)
-    payload["created_at"] = iso(PLACED_AT)
+    payload["created_at"] = iso(order.placed_at)
     payload.pop("fulfillments", None)
     if status == "pending":
-        payload.update(financial_status="pending", fulfillment_status=None, processed_at=iso(PLACED_AT),
-                       updated_at=iso(PLACED_AT))
+        payload.update(financial_status="pending", fulfillment_status=None, processed_at=iso(order.placed_at),
+                       updated_at=iso(order.placed_at))
     elif status == "paid":
-        payload.update(financial_status="paid", fulfillment_status=None, processed_at=iso(PAID_AT),
-                       updated_at=iso(PAID_AT))
+        payload.update(financial_status="paid", fulfillment_status=None, processed_at=iso(order.paid_at),
+                       updated_at=iso(order.paid_at))
     elif status == "fulfilled":
-        payload.update(financial_status="paid", fulfillment_status="fulfilled", processed_at=iso(PAID_AT),
-                       updated_at=iso(scenario.fulfilled_at),
-                       fulfillments=[{"id": 255858046, "order_id": ORDER_ID, "status": "success",
-                                      "created_at": iso(scenario.fulfilled_at)}])
+        payload.update(financial_status="paid", fulfillment_status="fulfilled",
+                       processed_at=iso(order.paid_at), updated_at=iso(order.fulfilled_at),
+                       fulfillments=[{"id": 255858046 + order.index, "order_id": order.external_id,
+                                      "status": "success", "created_at": iso(order.fulfilled_at)}])
     else:
         raise ValueError(status)
     return payload
 
 
-def refund_payload(scenario: Scenario, index: int) -> dict:
+def refund_payload(order: OrderSpec, number: int) -> dict:
     payload = copy.deepcopy(fixture_json("shopify", "refunds_create"))
-    refund_id = FIRST_REFUND_ID + index
-    at = scenario.fulfilled_at + timedelta(hours=1 + index)
-    payload.update(id=refund_id, order_id=ORDER_ID, created_at=iso(at), processed_at=iso(at))
+    refund_id = order.refund_id(number)
+    refund = order.refunds[number]
+    payload.update(id=refund_id, order_id=order.external_id, created_at=iso(refund.at),
+                   processed_at=iso(refund.at))
     template = payload["refund_line_items"][0]
-    lines = {line.external_id: line for line in scenario.lines}
+    lines = {line.external_id: line for line in order.lines}
     items = []
-    for n, (line_id, amount) in enumerate(scenario.refunds[index].items()):
+    for n, (line_id, amount) in enumerate(refund.amounts.items()):
         item = copy.deepcopy(template)
         item.update(id=refund_id * 10 + n, line_item_id=line_id, quantity=min(1, lines[line_id].quantity),
                     subtotal=float(fen(amount)), total_tax=0.0,
@@ -279,8 +327,8 @@ def refund_payload(scenario: Scenario, index: int) -> dict:
                     line_item={"id": line_id, "sku": None, "price": fen(lines[line_id].unit_price)})
         items.append(item)
     payload["refund_line_items"] = items
-    total = sum(scenario.refunds[index].values())
-    payload["transactions"] = [{"id": refund_id + 1, "order_id": ORDER_ID, "kind": "refund",
+    total = sum(refund.amounts.values())
+    payload["transactions"] = [{"id": refund_id + 1, "order_id": order.external_id, "kind": "refund",
                                 "status": "success", "amount": fen(total), "currency": CURRENCY}]
     return payload
 
@@ -288,27 +336,32 @@ def refund_payload(scenario: Scenario, index: int) -> dict:
 # --------------------------------------------------------------------------- strategies
 
 
-lines_strategy = st.integers(min_value=1, max_value=3).flatmap(
-    lambda n: st.tuples(*[
-        st.tuples(st.integers(1, 5), st.integers(1, 50_000), st.integers(0, 1000)).map(
-            lambda t, i=i: Line(FIRST_LINE_ID + i, t[0], t[1],
-                                # discount up to the whole gross amount (per-mille of it)
-                                t[1] * t[0] * t[2] // 1000))
-        for i in range(n)
-    ]))
+def lines_strategy(order_index: int):
+    first = FIRST_LINE_ID + 10 * order_index
+    return st.integers(min_value=1, max_value=3).flatmap(
+        lambda n: st.tuples(*[
+            st.tuples(st.integers(1, 5), st.integers(1, 50_000), st.integers(0, 1000)).map(
+                lambda t, i=i: Line(first + i, t[0], t[1],
+                                    # discount up to the whole gross amount (per mille of it)
+                                    t[1] * t[0] * t[2] // 1000))
+            for i in range(n)
+        ]))
 
 
 @st.composite
-def refunds_strategy(draw, lines: tuple[Line, ...]) -> tuple[dict[int, int], ...]:
+def refunds_strategy(draw, lines: tuple[Line, ...], fulfilled_at: datetime,
+                     first_at: datetime | None = None) -> tuple[RefundSpec, ...]:
     """Up to three refunds of one or two lines each. Unless ``allow_over`` is drawn, the
-    cumulative refund of a line never exceeds what was paid for it."""
+    cumulative refund of a line never exceeds what was paid for it. With ``first_at``, there
+    is at least one refund and the first one, of a non-zero amount if anything was paid, is
+    made then."""
     allow_over = draw(st.booleans())
     remaining = {line.external_id: line.paid for line in lines}
     refunds = []
-    for _ in range(draw(st.integers(0, 3))):
+    for number in range(draw(st.integers(0 if first_at is None else 1, 3))):
         chosen = draw(st.lists(st.sampled_from(lines), min_size=1, max_size=min(2, len(lines)),
                                unique_by=lambda line: line.external_id))
-        refund = {}
+        amounts = {}
         for line in chosen:
             kind = draw(st.sampled_from(["full", "rest", "part", "part", "over"]))
             if kind == "full":
@@ -316,52 +369,95 @@ def refunds_strategy(draw, lines: tuple[Line, ...]) -> tuple[dict[int, int], ...
             elif kind == "rest":
                 amount = remaining[line.external_id]
             elif kind == "part":
-                amount = draw(st.integers(0, line.paid))
+                amount = draw(st.integers(min(1, line.paid) if first_at and number == 0 else 0, line.paid))
             else:
                 amount = line.paid + draw(st.integers(1, line.paid + 1))
             if not allow_over:
                 amount = min(amount, remaining[line.external_id])
             remaining[line.external_id] -= min(amount, remaining[line.external_id])
-            refund[line.external_id] = amount
-        refunds.append(refund)
+            amounts[line.external_id] = amount
+        if first_at and number == 0:
+            refunds.append(RefundSpec(amounts, first_at))
+        else:
+            hours = draw(st.integers(-12, 24 * 20))
+            refunds.append(RefundSpec(amounts, fulfilled_at + timedelta(hours=hours)))
     return tuple(refunds)
 
 
 @st.composite
+def order_specs(draw, index: int, *, fulfilled_at: datetime | None = None,
+                fulfilled_after: datetime | None = None, refund_at: datetime | None = None) -> OrderSpec:
+    """Order ``index`` (placed 3 days after the previous one), fulfilled within 5 days of it
+    (or at ``fulfilled_at``, or after ``fulfilled_after``)."""
+    lines = draw(lines_strategy(index))
+    if fulfilled_at is None:
+        fulfilled_at = PLACED_AT + timedelta(days=3 * index, hours=draw(st.integers(1, 120)))
+    if fulfilled_after is not None:
+        fulfilled_at = max(fulfilled_at, fulfilled_after + timedelta(hours=draw(st.integers(1, 48))))
+    return OrderSpec(index, lines, draw(refunds_strategy(lines, fulfilled_at, refund_at)), fulfilled_at)
+
+
+@st.composite
 def scenarios(draw) -> Scenario:
-    """A scenario with its events in generation order (shuffle them with ``st.permutations``)."""
+    """A scenario with its events in generation order: shuffle them with ``st.permutations``,
+    or play ``scenario.timeline()``.
+
+    Half the scenarios follow a "clawback story" in their timeline: the first order is
+    fulfilled and settled, the money paid out, then part of it refunded (arrears), and a
+    second order settles later (repaying the arrears first)."""
     chain_length = draw(st.integers(1, 5))
     # Mostly an ordinary outsider buying through an active chain; sometimes a suspended
     # member, sometimes a chain member buying (self-purchase, or the top closing a cycle).
     suspended = draw(st.just(frozenset()) | st.just(frozenset())
                      | st.integers(0, chain_length - 1).map(lambda i: frozenset({i})))
     buyer_index = draw(st.none() | st.none() | st.integers(0, chain_length - 1))
-    lines = draw(lines_strategy)
-    scenario = Scenario(
-        chain_length=chain_length, suspended=suspended, buyer_index=buyer_index,
-        depth=draw(st.integers(1, 3)), window_days=draw(st.integers(0, 14)), lines=lines,
-        refunds=draw(refunds_strategy(lines)),
-        fulfilled_at=PAID_AT + timedelta(hours=draw(st.integers(1, 120))))
+    depth = draw(st.integers(1, 3))
+    window = timedelta(days=draw(st.integers(0, 14)))
+    story = draw(st.booleans())
+    first_fulfilled = PLACED_AT + timedelta(hours=draw(st.integers(1, 120)))
+    first_settles = first_fulfilled + window
+    first = draw(order_specs(0, fulfilled_at=first_fulfilled,
+                             refund_at=first_settles + timedelta(hours=2) if story else None))
+    orders = [first]
+    if story or draw(st.booleans()):
+        after = first_settles + timedelta(hours=2) if story else None
+        orders.append(draw(order_specs(1, fulfilled_after=after)))
+    scenario = Scenario(chain_length=chain_length, suspended=suspended, buyer_index=buyer_index,
+                        depth=depth, window_days=window.days, orders=tuple(orders))
 
     deliveries = []
     snapshots = (("pending", "orders/create"), ("paid", "orders/paid"), ("fulfilled", "orders/fulfilled"))
-    for status, topic in snapshots:
-        if draw(st.booleans()):
-            deliveries.append(Delivery(topic, order_payload(scenario, status), f"wh-{status}", topic))
-    for index in range(len(scenario.refunds)):
-        deliveries.append(Delivery("refunds/create", refund_payload(scenario, index), f"wh-refund-{index}",
-                                   f"refund#{index} {scenario.refunds[index]}"))
+    for order in orders:
+        times = {"pending": order.placed_at, "paid": order.paid_at, "fulfilled": order.fulfilled_at}
+        for status, topic in snapshots:
+            if (story and status == "fulfilled") or draw(st.booleans()):
+                deliveries.append(Delivery(topic, order_payload(scenario, order, status),
+                                           f"wh-{order.index}-{status}", f"order#{order.index} {topic}",
+                                           times[status]))
+        for number, refund in enumerate(order.refunds):
+            deliveries.append(Delivery("refunds/create", refund_payload(order, number),
+                                       f"wh-{order.index}-refund-{number}",
+                                       f"order#{order.index} refund#{number} {refund.amounts}", refund.at))
     copies = []
     if deliveries:
         for n, (original, same_id) in enumerate(draw(st.lists(
                 st.tuples(st.sampled_from(deliveries), st.booleans()), max_size=3))):
             webhook_id = original.webhook_id if same_id else f"{original.webhook_id}-again-{n}"
             copies.append(Delivery(original.topic, original.payload, webhook_id,
-                                   f"{'dup' if same_id else 'redelivery'} of {original.label}"))
+                                   f"{'dup' if same_id else 'redelivery'} of {original.label}", original.at))
     offsets = {"before": -timedelta(hours=1), "at": timedelta(0), "after": timedelta(hours=1)}
-    ticks = [Tick(scenario.settle_after + offsets[when], when)
-             for when in draw(st.lists(st.sampled_from(sorted(offsets)), max_size=3))]
-    payouts = [Payout() for _ in range(draw(st.integers(0, 1)))]
+    ticks = [Tick(scenario.settle_after(orders[index]) + offsets[when], f"{when} order#{index}'s window")
+             for index, when in draw(st.lists(st.tuples(st.integers(0, len(orders) - 1),
+                                                        st.sampled_from(sorted(offsets))), max_size=4))]
+    payouts = [Payout(PLACED_AT + timedelta(hours=draw(st.integers(0, 24 * 30))))
+               for _ in range(draw(st.integers(0, 1)))]
+    if story:
+        # Settle the first order, pay out, (refund at first_settles + 2h), settle the second.
+        ticks.append(Tick(first_settles + timedelta(hours=1), "after order#0's window (story)"))
+        payouts.append(Payout(first_settles + timedelta(hours=1, minutes=1)))
+        for order in orders[1:]:
+            ticks.append(Tick(scenario.settle_after(order) + timedelta(hours=1),
+                              f"after order#{order.index}'s window (story)"))
     scenario.events = deliveries + copies + ticks + payouts
     return scenario
 
@@ -470,9 +566,11 @@ def ledger_state(session, shop_id: int) -> dict:
     }
 
 
-def commissions_by_line_tier(session, shop_id: int) -> list[tuple[int, int, Commission]]:
-    """(line external id, tier, commission) for every commission of the shop."""
-    rows = session.execute(select(OrderLine.external_id, Commission)
+def commissions_by_line_tier(session, shop_id: int) -> list[tuple[int, int, int, Commission]]:
+    """(order external id, line external id, tier, commission) for every commission of the shop."""
+    rows = session.execute(select(Order.external_id, OrderLine.external_id, Commission)
                            .join(OrderLine, OrderLine.id == Commission.order_line_id)
+                           .join(Order, Order.id == Commission.order_id)
                            .where(Commission.shop_id == shop_id)).all()
-    return [(int(external_id), commission.tier, commission) for external_id, commission in rows]
+    return [(int(order_id), int(line_id), commission.tier, commission)
+            for order_id, line_id, commission in rows]

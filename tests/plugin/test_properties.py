@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import os
 from collections import defaultdict
+from datetime import datetime, timedelta
 
 from hypothesis import HealthCheck, event, given, note, settings
 from hypothesis import strategies as st
@@ -28,6 +29,7 @@ from plugin import ledger, settlement
 from plugin.models import (
     Account,
     AccountKind,
+    AuditEvent,
     CommissionStatus,
     InboxEvent,
     InboxStatus,
@@ -52,8 +54,13 @@ def examples(database) -> settings:
 # --------------------------------------------------------------------------- checks
 
 
-def check_invariants(database, shop: sc.ShopUnderTest, scenario: sc.Scenario, *, settled_past_window=False):
-    """Properties 1-5 for one shop after a run."""
+def check_invariants(database, shop: sc.ShopUnderTest, scenario: sc.Scenario, *,
+                     latest_tick: datetime | None, settled_at: datetime | None = None):
+    """Properties 1-5 for one shop after a run, plus the orders' own state and settlement timing.
+
+    ``latest_tick`` is the latest clock any settlement ran at (None if none ran);
+    ``settled_at`` is the clock of a settlement run after the last event (None if none).
+    """
     shop_id = shop.id
     with database.transaction() as session:
         events = session.execute(select(InboxEvent.topic, InboxEvent.status, InboxEvent.last_error)
@@ -75,22 +82,29 @@ def check_invariants(database, shop: sc.ShopUnderTest, scenario: sc.Scenario, *,
                                   .where(LedgerEntry.shop_id == shop_id, Account.shop_id != shop_id)).all()
         assert foreign == []
 
-        order = session.scalar(select(Order).where(Order.shop_id == shop_id))
+        orders = {int(o.external_id): o
+                  for o in session.scalars(select(Order).where(Order.shop_id == shop_id))}
+        buyers = {o.buyer_member_id for o in orders.values() if o.buyer_member_id is not None}
+        assert len(buyers) <= 1  # one buyer, one member, whatever order their snapshots came in
+        if scenario.buyer_index is not None and buyers:
+            assert buyers == {shop.chain[scenario.buyer_index]}
+        check_orders(scenario, orders)
         rows = sc.commissions_by_line_tier(session, shop_id)
-        note(f"order status={order.status if order else None}, commissions="
-             f"{[(line, tier, c.beneficiary_id, c.amount, c.reversed, c.status) for line, tier, c in rows]}")
+        seen = [(order, line, tier, c.beneficiary_id, c.amount, c.reversed, c.status)
+                for order, line, tier, c in rows]
+        note(f"orders={[(o.external_id, o.status) for o in orders.values()]}, commissions={seen}")
 
         # 2. Tiers within the shop's depth (and 3), never the buyer, the model's beneficiaries.
-        for _line, tier, commission in rows:
+        for order_id, _line, tier, commission in rows:
             assert 1 <= tier <= min(scenario.depth, 3)
-            assert commission.beneficiary_id != order.buyer_member_id
+            assert commission.beneficiary_id != orders[order_id].buyer_member_id
             assert commission.currency == sc.CURRENCY
-        actual = {(line, tier): (shop.chain_index(c.beneficiary_id), c.amount, c.reversed)
-                  for line, tier, c in rows}
+        actual = {(order_id, line, tier): (shop.chain_index(c.beneficiary_id), c.amount, c.reversed)
+                  for order_id, line, tier, c in rows}
         assert len(actual) == len(rows)
         # 3 and 4 are part of the model: no commission unless paid; reversed is the refunded share.
         assert actual == scenario.expected_commissions()
-        if not scenario.paid:
+        if not scenario.paid():
             assert rows == []
             assert session.scalar(select(func.count()).select_from(LedgerEntry)
                                   .where(LedgerEntry.shop_id == shop_id)) == 0
@@ -98,19 +112,19 @@ def check_invariants(database, shop: sc.ShopUnderTest, scenario: sc.Scenario, *,
         for kind in session.scalars(select(LedgerTransaction.kind).where(LedgerTransaction.shop_id == shop_id)
                                     .distinct()):
             event(f"ledger kind {kind}")
-        event(f"commissions: {'some' if rows else 'none'}; paid: {scenario.paid}")
-        for _line, _tier, c in rows:
+        event(f"commissions: {'some' if rows else 'none'}; paid: {scenario.paid()}")
+        for order_id, _line, _tier, c in rows:
             event(f"commission {c.status}{' partly reversed' if 0 < c.reversed < c.amount else ''}")
             assert 0 <= c.reversed <= c.amount
             fully = c.reversed == c.amount
             assert (c.status in (CommissionStatus.CANCELLED, CommissionStatus.CLAWED_BACK)) == fully, c.status
             if c.status == CommissionStatus.AVAILABLE:
-                assert order.status in (OrderStatus.COMPLETED, OrderStatus.REFUNDED)
+                assert orders[order_id].status in (OrderStatus.COMPLETED, OrderStatus.REFUNDED)
                 assert c.settle_after is not None
 
         # 5. Conservation, per member and per account kind.
         by_member: dict[int, dict[str, int]] = defaultdict(lambda: {"pending": 0, "available": 0, "total": 0})
-        for _line, _tier, c in rows:
+        for _order, _line, _tier, c in rows:
             mine = by_member[c.beneficiary_id]
             mine["total"] += c.remaining
             if c.status == CommissionStatus.PENDING:
@@ -134,15 +148,64 @@ def check_invariants(database, shop: sc.ShopUnderTest, scenario: sc.Scenario, *,
             if not scenario.pays_out:
                 assert paid_out == 0
             if arrears:
-                event("arrears booked")
+                event("arrears outstanding")
+        for data in session.scalars(select(AuditEvent.data).where(AuditEvent.shop_id == shop_id,
+                                                                  AuditEvent.action == "commission.settled")):
+            if data.get("arrears_repaid"):
+                event("settlement repaid arrears")
         expense = ledger.shop_account(session, shop_id, AccountKind.COMMISSION_EXPENSE, sc.CURRENCY)
-        assert ledger.balance(session, expense) == sum(c.remaining for _, _, c in rows)
+        assert ledger.balance(session, expense) == sum(c.remaining for *_, c in rows)
 
-        if settled_past_window:
-            # Past every window, whatever still has money in it and was completed is available.
-            for _line, _tier, c in rows:
-                if c.remaining > 0 and scenario.fulfilled:
-                    assert c.status == CommissionStatus.AVAILABLE, (c.status, order.status)
+        # Settlement timing: due exactly at completion + window, never settled before a clock
+        # reached it, and a settlement run at ``settled_at`` leaves nothing due behind.
+        for order_id, _line, _tier, c in rows:
+            order = orders[order_id]
+            window_end = None if order.completed_at is None else order.completed_at + timedelta(
+                days=scenario.window_days)
+            assert c.settle_after == window_end, (c.settle_after, window_end)
+            if c.status in (CommissionStatus.AVAILABLE, CommissionStatus.CLAWED_BACK):
+                assert latest_tick is not None and c.settle_after <= latest_tick
+            if settled_at is not None and window_end is not None and window_end <= settled_at and c.remaining:
+                assert c.status == CommissionStatus.AVAILABLE, (c.status, order.status)
+
+
+def check_orders(scenario: sc.Scenario, orders: dict[int, Order]) -> None:
+    """Each order's status, lines and refunded amounts, from the model (whatever the arrival order)."""
+    assert set(orders) <= {spec.external_id for spec in scenario.orders}
+    for spec in scenario.orders:
+        order = orders.get(spec.external_id)
+        delivered = {d.topic for d in scenario.deliveries if d.order_external_id == spec.external_id}
+        if not delivered:
+            assert order is None
+            continue
+        snapshot = any(topic.startswith("orders/") for topic in delivered)
+        if not snapshot:
+            assert (order.status, order.lines, order.paid_total, order.refunded_total) == (
+                OrderStatus.CREATED, [], 0, 0)
+            continue
+        refunded = scenario.refunded(spec)
+        lines = {int(line.external_id): line for line in order.lines}
+        assert set(lines) == {line.external_id for line in spec.lines}
+        for line in spec.lines:
+            row = lines[line.external_id]
+            assert (row.quantity, row.unit_price, row.discount, row.paid_amount) == (
+                line.quantity, line.unit_price, line.discount, line.paid)
+            assert row.refunded_amount == min(refunded.get(line.external_id, 0), line.paid)
+        paid_total = sum(line.paid for line in spec.lines)
+        refunded_total = sum(min(refunded.get(line.external_id, 0), line.paid) for line in spec.lines)
+        assert (order.paid_total, order.refunded_total) == (paid_total, refunded_total)
+        if not scenario.paid(spec):
+            expected = OrderStatus.CREATED
+        elif paid_total > 0 and refunded_total >= paid_total:
+            expected = OrderStatus.REFUNDED
+        else:
+            expected = OrderStatus.COMPLETED if scenario.fulfilled(spec) else OrderStatus.PAID
+        assert order.status == expected, (order.status, expected)
+        assert order.completed_at in (None, spec.fulfilled_at)
+        if expected == OrderStatus.COMPLETED:
+            assert order.completed_at == spec.fulfilled_at
+        if scenario.paid(spec):
+            assert order.paid_at == spec.paid_at
 
 
 def final_balances(database, shop: sc.ShopUnderTest) -> dict[int, dict[str, int]]:
@@ -154,8 +217,8 @@ def final_balances(database, shop: sc.ShopUnderTest) -> dict[int, dict[str, int]
 
 def final_commissions(database, shop: sc.ShopUnderTest) -> set:
     with database.transaction() as session:
-        return {(line, tier, shop.chain_index(c.beneficiary_id), c.amount, c.reversed)
-                for line, tier, c in sc.commissions_by_line_tier(session, shop.id)}
+        return {(order_id, line, tier, shop.chain_index(c.beneficiary_id), c.amount, c.reversed)
+                for order_id, line, tier, c in sc.commissions_by_line_tier(session, shop.id)}
 
 
 # --------------------------------------------------------------------------- tests
@@ -168,10 +231,11 @@ def test_sequence_invariants_and_idempotency(database, make_shop, send):
     @given(data=st.data())
     def run(data):
         scenario = data.draw(sc.scenarios(), label="scenario")
-        events = data.draw(st.permutations(scenario.events), label="events")
+        events = data.draw(st.permutations(scenario.events) | st.just(scenario.timeline()), label="events")
         shop = sc.build_shop(database, make_shop, scenario)
         last_now = sc.run(database, send, shop, events)
-        check_invariants(database, shop, scenario)
+        ticks = [event.now for event in events if isinstance(event, sc.Tick)]
+        check_invariants(database, shop, scenario, latest_tick=max(ticks, default=None))
 
         # 6. Settle at the last tick's clock (before anything was due if there was no tick),
         # then replay every delivery twice over and settle at the same clock again.
@@ -183,7 +247,7 @@ def test_sequence_invariants_and_idempotency(database, make_shop, send):
         settlement.settle_due(database, now)
         with database.transaction() as session:
             assert sc.ledger_state(session, shop.id) == before
-        check_invariants(database, shop, scenario)
+        check_invariants(database, shop, scenario, latest_tick=max([*ticks, now]), settled_at=now)
 
     run()
 
@@ -195,14 +259,16 @@ def test_final_balances_do_not_depend_on_arrival_order(database, make_shop, send
     @given(data=st.data())
     def run(data):
         scenario = data.draw(sc.scenarios(), label="scenario")
-        first = data.draw(st.permutations(scenario.events), label="first order")
+        first = data.draw(st.permutations(scenario.events) | st.just(scenario.timeline()),
+                          label="first order")
         second = data.draw(st.permutations(scenario.events), label="second order")
         results = []
         for events in (first, second):
             shop = sc.build_shop(database, make_shop, scenario)
             sc.run(database, send, shop, events)
             settlement.settle_due(database, scenario.final_now())
-            check_invariants(database, shop, scenario, settled_past_window=True)
+            check_invariants(database, shop, scenario, latest_tick=scenario.final_now(),
+                             settled_at=scenario.final_now())
             results.append((final_balances(database, shop), final_commissions(database, shop)))
         if scenario.pays_out:
             # When the payout ran moves money between available, paid and arrears; what each
