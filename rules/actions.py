@@ -27,7 +27,14 @@ ACTION_MODES = {
     "set_fixed_per_line": {REPLACE, STACK},
     "add_bonus_rate": {STACK},
     "exclude": {REPLACE, STACK},
+    "cap_per_line": {REPLACE, STACK},
+    "cap_per_order": {REPLACE, STACK},
+    "cap_per_month": {REPLACE, STACK},
 }
+
+#: The cap actions and the key each sets in ``caps`` (and in ``Pricing.caps``), in the
+#: order the engine applies them.
+CAP_ACTIONS = {"cap_per_line": "per_line", "cap_per_order": "per_order", "cap_per_month": "per_month"}
 
 #: How each action param is parsed, by param name (all are FIELD_TEXT in the export).
 PARAM_PARSERS = {"percent": parse_percent, "amount": parse_amount}
@@ -41,6 +48,8 @@ class RuleActions(BaseActions):
         rate: Percent this rule contributes (``Decimal("10")`` = 10 %).
         fixed: Minor units this rule contributes.
         excluded: Whether the rule said ``exclude``.
+        caps: The rule's limits by kind (``per_line``, ``per_order``, ``per_month``),
+            in minor units; empty if it sets none.
     """
 
     def __init__(self, quantity: int):
@@ -48,6 +57,7 @@ class RuleActions(BaseActions):
         self.rate = Decimal(0)
         self.fixed = 0
         self.excluded = False
+        self.caps: dict[str, int] = {}
 
     @rule_action(label="Set commission rate (%)", params={"percent": FIELD_TEXT})
     def set_rate(self, percent):
@@ -68,3 +78,15 @@ class RuleActions(BaseActions):
     @rule_action(label="Exclude (no commission)", params={})
     def exclude(self):
         self.excluded = True
+
+    @rule_action(label="Cap per line (minor units)", params={"amount": FIELD_TEXT})
+    def cap_per_line(self, amount):
+        self.caps["per_line"] = parse_amount(amount)
+
+    @rule_action(label="Cap per order, per beneficiary (minor units)", params={"amount": FIELD_TEXT})
+    def cap_per_order(self, amount):
+        self.caps["per_order"] = parse_amount(amount)
+
+    @rule_action(label="Cap per beneficiary per month (minor units)", params={"amount": FIELD_TEXT})
+    def cap_per_month(self, amount):
+        self.caps["per_month"] = parse_amount(amount)

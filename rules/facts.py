@@ -1,8 +1,11 @@
-"""Facts about one order line and one beneficiary, and the rule variables over them.
+"""Facts about one order line and one beneficiary: what a commission rule may know.
 
-A rule condition names one of the variables of :class:`LineVariables`; the set of
-variables (and their types, which decide the allowed operators) is read from that
-class, so adding a variable here is all a new fact needs.
+The caller (the plugin) builds one :class:`LineFacts` per order line and tier. The
+fields added after ``order_time`` all have defaults, so older callers keep working;
+a fact that is not filled in takes its neutral value (no parent categories, not a new
+buyer, no month sales, no campaign tags, no region, nothing paid yet).
+
+The rule *variables* over these facts are in :mod:`rules.variables`.
 """
 
 from __future__ import annotations
@@ -10,46 +13,79 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from business_rules.variables import BaseVariables, numeric_rule_variable, string_rule_variable
-
 #: Hard limit on the depth of the inviter chain (tier 1 = direct inviter).
 MAX_TIERS = 3
 
+#: Channel names the admin offers (``channel`` is a free string; these are the usual ones).
+CHANNELS = ("web", "app", "platform", "mini_program", "live_stream", "poster", "short_link")
 
-def _require_int(value, name: str, minimum: int) -> None:
+
+def require_int(value, name: str, minimum: int, owner: str = "LineFacts") -> None:
+    """Raise unless ``value`` is an int (not a bool) of at least ``minimum``."""
     if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"LineFacts.{name} must be an int, not {type(value).__name__}")
+        raise TypeError(f"{owner}.{name} must be an int, not {type(value).__name__}")
     if value < minimum:
-        raise ValueError(f"LineFacts.{name} must be >= {minimum}, not {value}")
+        raise ValueError(f"{owner}.{name} must be >= {minimum}, not {value}")
 
 
-def _require_str(value, name: str, optional: bool = False) -> None:
+def require_str(value, name: str, optional: bool = False, owner: str = "LineFacts") -> None:
+    """Raise unless ``value`` is a str (or None when ``optional``)."""
     if value is None and optional:
         return
     if not isinstance(value, str):
-        raise TypeError(f"LineFacts.{name} must be a str, not {type(value).__name__}")
+        raise TypeError(f"{owner}.{name} must be a str, not {type(value).__name__}")
+
+
+def require_bool(value, name: str, owner: str = "LineFacts") -> None:
+    """Raise unless ``value`` is exactly True or False."""
+    if not isinstance(value, bool):
+        raise TypeError(f"{owner}.{name} must be a bool, not {type(value).__name__}")
+
+
+def _str_tuple(facts, name: str) -> None:
+    value = getattr(facts, name)
+    if isinstance(value, str) or not isinstance(value, (tuple, list)):
+        raise TypeError(f"LineFacts.{name} must be a tuple of str, not {type(value).__name__}")
+    for item in value:
+        require_str(item, name)
+    if isinstance(value, list):
+        object.__setattr__(facts, name, tuple(value))
 
 
 @dataclass(frozen=True, slots=True)
 class LineFacts:
     """What the rules may know about one order line, priced for one beneficiary.
 
-    Amounts are integer minor units (fen for CNY) of ``currency``; fixed amounts in
-    rules are read in the same minor units.
+    Amounts are integer minor units (fen for CNY) of ``currency``; fixed amounts and
+    caps in rules are read in the same minor units.
 
     Attributes:
         tier: The beneficiary's distance from the buyer, 1 (direct inviter) .. 3.
         level: The beneficiary's distributor level (shop-defined name).
         product_id: The platform's product id.
         sku: The variant's SKU, if any.
-        category: The product's category, if any.
-        channel: The sales channel the order came from.
+        category: The product's own (leaf) category, if any.
+        channel: The sales channel the order came from (see :data:`CHANNELS`).
         quantity: Units on the line.
         line_paid_amount: What the buyer paid for this line, in minor units.
         order_paid_amount: What the buyer paid for the whole order, in minor units.
         currency: ISO-4217 code of the amounts.
-        order_time: When the order was placed; must be timezone-aware. Weekday, hour
-            and date are read in this datetime's own timezone, so pass shop-local time.
+        order_time: When the order was placed; must be timezone-aware. Every time
+            variable (weekday, hour, date, date-time) is read in this datetime's own
+            timezone, so pass **shop-local** time.
+        parent_categories: The ancestors of ``category``, nearest first (e.g.
+            ``("green-tea", "tea", "drinks")`` for category ``"longjing"``).
+        buyer_is_new: The buyer had no earlier paid order in this shop.
+        beneficiary_month_sales: Sales (minor units) attributed to the beneficiary in
+            the current shop-local calendar month *before* this order, for ladders.
+        campaign_tags: Tags of the campaigns the order or product takes part in.
+        region: The order's delivery region (shop-defined code, e.g. a city code).
+        beneficiary_region: The region the beneficiary is responsible for, if any
+            (city partners).
+        already_paid_this_order: Commission (minor units) already priced for this
+            beneficiary on the other lines of this order; read by ``cap_per_order``.
+        already_paid_this_month: Commission (minor units) already accrued to this
+            beneficiary this shop-local calendar month; read by ``cap_per_month``.
     """
 
     tier: int
@@ -63,73 +99,36 @@ class LineFacts:
     order_paid_amount: int
     currency: str
     order_time: datetime
+    parent_categories: tuple[str, ...] = ()
+    buyer_is_new: bool = False
+    beneficiary_month_sales: int = 0
+    campaign_tags: tuple[str, ...] = ()
+    region: str = ""
+    beneficiary_region: str = ""
+    already_paid_this_order: int = 0
+    already_paid_this_month: int = 0
 
     def __post_init__(self):
-        _require_int(self.tier, "tier", 1)
+        require_int(self.tier, "tier", 1)
         if self.tier > MAX_TIERS:
             raise ValueError(f"LineFacts.tier must be at most {MAX_TIERS}, not {self.tier}")
-        for name in ("quantity", "line_paid_amount", "order_paid_amount"):
-            _require_int(getattr(self, name), name, 0)
-        for name in ("level", "product_id", "channel", "currency"):
-            _require_str(getattr(self, name), name)
-        _require_str(self.sku, "sku", optional=True)
-        _require_str(self.category, "category", optional=True)
+        for name in (
+            "quantity",
+            "line_paid_amount",
+            "order_paid_amount",
+            "beneficiary_month_sales",
+            "already_paid_this_order",
+            "already_paid_this_month",
+        ):
+            require_int(getattr(self, name), name, 0)
+        for name in ("level", "product_id", "channel", "currency", "region", "beneficiary_region"):
+            require_str(getattr(self, name), name)
+        require_str(self.sku, "sku", optional=True)
+        require_str(self.category, "category", optional=True)
+        require_bool(self.buyer_is_new, "buyer_is_new")
+        _str_tuple(self, "parent_categories")
+        _str_tuple(self, "campaign_tags")
         if not isinstance(self.order_time, datetime):
             raise TypeError("LineFacts.order_time must be a datetime")
         if self.order_time.tzinfo is None or self.order_time.utcoffset() is None:
             raise ValueError("LineFacts.order_time must be timezone-aware")
-
-
-class LineVariables(BaseVariables):
-    """The rule variables (business-rules ``BaseVariables``) over one :class:`LineFacts`."""
-
-    def __init__(self, facts: LineFacts):
-        self.facts = facts
-
-    @numeric_rule_variable(label="Tier (1 = direct inviter)")
-    def tier(self):
-        return self.facts.tier
-
-    @string_rule_variable(label="Beneficiary distributor level")
-    def level(self):
-        return self.facts.level
-
-    @string_rule_variable(label="Product id")
-    def product_id(self):
-        return self.facts.product_id
-
-    @string_rule_variable(label="SKU")
-    def sku(self):
-        return self.facts.sku or ""
-
-    @string_rule_variable(label="Category")
-    def category(self):
-        return self.facts.category or ""
-
-    @string_rule_variable(label="Sales channel")
-    def channel(self):
-        return self.facts.channel
-
-    @numeric_rule_variable(label="Quantity")
-    def quantity(self):
-        return self.facts.quantity
-
-    @numeric_rule_variable(label="Line paid amount (minor units)")
-    def line_paid_amount(self):
-        return self.facts.line_paid_amount
-
-    @numeric_rule_variable(label="Order paid amount (minor units)")
-    def order_paid_amount(self):
-        return self.facts.order_paid_amount
-
-    @numeric_rule_variable(label="Order weekday (0 = Monday)")
-    def order_weekday(self):
-        return self.facts.order_time.weekday()
-
-    @numeric_rule_variable(label="Order hour (0-23)")
-    def order_hour(self):
-        return self.facts.order_time.hour
-
-    @string_rule_variable(label="Order date (YYYY-MM-DD)")
-    def order_date(self):
-        return self.facts.order_time.date().isoformat()

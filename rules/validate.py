@@ -7,15 +7,18 @@ and the field path (``rules[2].actions[0].params.percent``).
 from __future__ import annotations
 
 from .actions import ACTION_MODES, MODES, PARAM_PARSERS, RuleActions
-from .conditions import check_conditions
+from .conditions import Vocabulary, check_conditions
 from .errors import RuleSetError
 from .facts import MAX_TIERS
+from .variables import LINE_VARIABLES
 
 #: Keys a ruleset document may have (``rules`` is required).
 DOCUMENT_KEYS = ("name", "description", "rules")
 #: Keys a rule must have, and the optional ones.
 RULE_KEYS = ("id", "priority", "mode", "conditions", "actions")
 OPTIONAL_RULE_KEYS = ("description",)
+#: Which compliance guard a bad param value breaks, by param name.
+PARAM_GUARDS = {"percent": "rate_range", "amount": "minor_units"}
 #: Action name -> its param names, as the actions class declares them.
 ACTION_PARAMS = {a["name"]: [p["name"] for p in a["params"] or []] for a in RuleActions.get_all_actions()}
 
@@ -31,11 +34,39 @@ def validate_ruleset(doc, max_tier: int) -> None:
         RuleSetError: ``max_tier`` is outside 1..3, or the document is invalid: not an
             object, no ``rules`` list, a float anywhere, a rule without a unique ``id``,
             a non-int ``priority``, a ``mode`` other than replace/stack, a malformed
-            conditions tree, an unknown variable/operator, a tier condition beyond
-            ``max_tier``, or an unknown action or bad action params.
+            conditions tree, an unknown or recruiting-based variable, an unknown
+            operator, a tier condition beyond ``max_tier``, or an unknown action or bad
+            action params. ``error.guard`` names the compliance guard, if one is broken.
     """
     if isinstance(max_tier, bool) or not isinstance(max_tier, int) or not 1 <= max_tier <= MAX_TIERS:
-        raise RuleSetError.at(f"max_tier must be an int from 1 to {MAX_TIERS}, not {max_tier!r}", "max_tier")
+        raise RuleSetError.at(
+            f"max_tier must be an int from 1 to {MAX_TIERS}, not {max_tier!r}", "max_tier", guard="tier_depth"
+        )
+    vocabulary = Vocabulary(LINE_VARIABLES, max_tier, recruiting_guard=True)
+
+    def check_body(rule: dict, path: str, rule_id: str) -> None:
+        mode = rule["mode"]
+        if mode not in MODES:
+            raise RuleSetError.at(
+                f"mode must be one of {', '.join(MODES)}, not {mode!r}", f"{path}.mode", rule_id
+            )
+        check_conditions(rule["conditions"], f"{path}.conditions", rule_id, max_tier, vocabulary)
+        _check_actions(rule["actions"], mode, f"{path}.actions", rule_id)
+
+    check_document(doc, RULE_KEYS, check_body)
+
+
+def check_document(doc, rule_keys: tuple, check_body) -> None:
+    """Check a ruleset's shape and every rule's common fields, then call ``check_body`` per rule.
+
+    Args:
+        doc: The document.
+        rule_keys: Keys every rule must have (``description`` is always optional).
+        check_body: ``check_body(rule, path, rule_id)`` checks the rest of one rule.
+
+    Raises:
+        RuleSetError: As described in :func:`validate_ruleset`.
+    """
     if not isinstance(doc, dict):
         raise RuleSetError.at(f"a ruleset must be an object, not {type(doc).__name__}")
     for key in doc:
@@ -51,13 +82,14 @@ def validate_ruleset(doc, max_tier: int) -> None:
     seen: dict[str, int] = {}
     try:
         for index, rule in enumerate(rules):
-            _check_rule(rule, index, max_tier, seen)
+            path = f"rules[{index}]"
+            rule_id = _check_rule(rule, path, rule_keys, seen, index)
+            check_body(rule, path, rule_id)
     except RecursionError:
         raise RuleSetError.at("the document is nested too deeply", "rules") from None
 
 
-def _check_rule(rule, index: int, max_tier: int, seen: dict[str, int]) -> None:
-    path = f"rules[{index}]"
+def _check_rule(rule, path: str, rule_keys: tuple, seen: dict[str, int], index: int) -> str:
     if not isinstance(rule, dict):
         raise RuleSetError.at("a rule must be an object", path)
     rule_id = rule.get("id")
@@ -68,9 +100,9 @@ def _check_rule(rule, index: int, max_tier: int, seen: dict[str, int]) -> None:
         raise RuleSetError.at(f"duplicate rule id (also rules[{seen[rule_id]}])", f"{path}.id", rule_id)
     seen[rule_id] = index
     for key in rule:
-        if key not in RULE_KEYS and key not in OPTIONAL_RULE_KEYS:
+        if key not in rule_keys and key not in OPTIONAL_RULE_KEYS:
             raise RuleSetError.at(f"unknown key {key!r} in a rule", f"{path}.{key}", rule_id)
-    for key in RULE_KEYS:
+    for key in rule_keys:
         if key not in rule:
             raise RuleSetError.at(f'a rule needs "{key}"', f"{path}.{key}", rule_id)
     if "description" in rule and not isinstance(rule["description"], str):
@@ -78,13 +110,7 @@ def _check_rule(rule, index: int, max_tier: int, seen: dict[str, int]) -> None:
     priority = rule["priority"]
     if isinstance(priority, bool) or not isinstance(priority, int):
         raise RuleSetError.at(f"priority must be an integer, not {priority!r}", f"{path}.priority", rule_id)
-    mode = rule["mode"]
-    if mode not in MODES:
-        raise RuleSetError.at(
-            f"mode must be one of {', '.join(MODES)}, not {mode!r}", f"{path}.mode", rule_id
-        )
-    check_conditions(rule["conditions"], f"{path}.conditions", rule_id, max_tier)
-    _check_actions(rule["actions"], mode, f"{path}.actions", rule_id)
+    return rule_id
 
 
 def _check_actions(actions, mode: str, path: str, rule_id: str) -> None:
@@ -133,14 +159,17 @@ def _check_params(params, name: str, path: str, rule_id: str) -> None:
         try:
             PARAM_PARSERS[key](params[key])
         except ValueError as exc:
-            raise RuleSetError.at(str(exc), f"{path}.{key}", rule_id) from None
+            raise RuleSetError.at(str(exc), f"{path}.{key}", rule_id, guard=PARAM_GUARDS[key]) from None
 
 
 def _reject_non_json(value, path: str, rule_id: str | None) -> None:
     """Refuse floats (and any non-JSON value) anywhere under ``value``."""
     if isinstance(value, float):
         raise RuleSetError.at(
-            f"floats are not allowed ({value!r}); use an integer or a decimal string", path, rule_id
+            f"floats are not allowed ({value!r}); use an integer or a decimal string",
+            path,
+            rule_id,
+            guard="no_floats",
         )
     if isinstance(value, dict):
         for key, item in value.items():

@@ -90,9 +90,23 @@ def round_half_up(value: Decimal) -> int:
 
 
 def percent_of(amount: int, percent: Decimal) -> int:
-    """``amount * percent / 100``, computed exactly, then rounded half up to minor units."""
-    exact = _EXACT.divide(_EXACT.multiply(Decimal(amount), percent), _HUNDRED)
-    return round_half_up(exact)
+    """``amount * percent / 100``, computed exactly, then rounded half up (away from zero) to minor units.
+
+    Exact rational arithmetic on integers: the same result as the Decimal product
+    quantized with ``ROUND_HALF_UP``, without depending on a Decimal context.
+
+    Raises:
+        TypeError: ``amount`` or ``percent`` is a float.
+    """
+    if isinstance(amount, float) or isinstance(percent, float):
+        raise TypeError("refusing a float")
+    numerator, denominator = percent.as_integer_ratio()
+    product = amount * numerator
+    whole = 100 * denominator
+    quotient, remainder = divmod(abs(product), whole)
+    if 2 * remainder >= whole:
+        quotient += 1
+    return -quotient if product < 0 else quotient
 
 
 def format_percent(percent: Decimal) -> str:

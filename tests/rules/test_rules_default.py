@@ -143,6 +143,17 @@ def test_export_variables_lists_variables_actions_and_operators():
         "order_weekday": "numeric",
         "order_hour": "numeric",
         "order_date": "string",
+        "order_time_of_day": "numeric",
+        "order_date_number": "numeric",
+        "order_datetime": "string",
+        "order_datetime_number": "numeric",
+        "category_tree": "select",
+        "buyer_is_new": "boolean",
+        "beneficiary_month_sales": "numeric",
+        "campaign_tags": "select_multiple",
+        "region": "string",
+        "beneficiary_region": "string",
+        "in_beneficiary_region": "boolean",
     }
     assert {a["name"]: [p["name"] for p in a["params"]] for a in data["actions"]} == {
         "set_rate": ["percent"],
@@ -150,6 +161,9 @@ def test_export_variables_lists_variables_actions_and_operators():
         "set_fixed_per_line": ["amount"],
         "add_bonus_rate": ["percent"],
         "exclude": [],
+        "cap_per_line": ["amount"],
+        "cap_per_order": ["amount"],
+        "cap_per_month": ["amount"],
     }
     assert {p["fieldType"] for a in data["actions"] for p in a["params"]} == {"text"}
     assert "greater_than" in {op["name"] for op in data["variable_type_operators"]["numeric"]}
