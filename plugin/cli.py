@@ -78,8 +78,9 @@ def shop():
 @click.option("--tier-depth", type=int, default=2, show_default=True, help="1..3 tiers earn commission")
 @click.option("--after-sales-days", type=int, default=7, show_default=True)
 @click.option("--webhook-secret", default=None, help="the platform app's signing secret")
+@click.option("--timezone", default="Asia/Shanghai", show_default=True, help="rules read order times here")
 @click.option("--base-url", default="http://127.0.0.1:8000", show_default=True)
-def shop_add(name, platform, currency, tier_depth, after_sales_days, webhook_secret, base_url):
+def shop_add(name, platform, currency, tier_depth, after_sales_days, webhook_secret, timezone, base_url):
     """Create a shop; prints its id, webhook URL, secret and API key as JSON (shown once)."""
     database = runtime.configure(_config(jobs="inline")).database
     try:

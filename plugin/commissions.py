@@ -20,7 +20,8 @@ from adapters.money import round_half_up
 from . import audit, ledger
 from .bindings import binding_of
 from .members import is_earning
-from .models import AccountKind, Commission, CommissionStatus, Order, OrderLine, Shop
+from .models import AccountKind, Commission, CommissionStatus, Order, Shop
+from .pricing_facts import LineFactsBuilder
 from .shops import MAX_TIER_DEPTH, active_rules
 
 OPEN = (CommissionStatus.PENDING, CommissionStatus.AVAILABLE)
@@ -33,22 +34,6 @@ def commissions_of(session: Session, order_id: int, *, lock: bool = False) -> li
     return list(session.scalars(query))
 
 
-def _facts(order: Order, line: OrderLine, tier: int, level: str) -> rules.LineFacts:
-    return rules.LineFacts(
-        tier=tier,
-        level=level,
-        product_id=line.product_id,
-        sku=line.sku,
-        category=line.category,
-        channel=order.channel,
-        quantity=line.quantity,
-        line_paid_amount=line.paid_amount,
-        order_paid_amount=order.paid_total,
-        currency=order.currency,
-        order_time=order.paid_at or order.placed_at,
-    )
-
-
 def accrue(session: Session, shop: Shop, order: Order) -> list[Commission]:
     """Create the pending commissions of a paid order (skipping any that exist already)."""
     if order.buyer_member_id is None:
@@ -59,6 +44,7 @@ def accrue(session: Session, shop: Shop, order: Order) -> list[Commission]:
     rule_set = active_rules(session, shop)
     existing = {(c.order_line_id, c.tier) for c in commissions_of(session, order.id)}
     expense = ledger.shop_account(session, shop.id, AccountKind.COMMISSION_EXPENSE, order.currency)
+    facts = LineFactsBuilder(session, shop, order)
     created = []
     for tier in range(1, min(shop.tier_depth, MAX_TIER_DEPTH) + 1):
         beneficiary_id = binding.ancestor(tier)
@@ -67,12 +53,18 @@ def accrue(session: Session, shop: Shop, order: Order) -> list[Commission]:
         distributor = is_earning(session, beneficiary_id)
         if beneficiary_id == order.buyer_member_id or distributor is None:
             continue  # self-purchase earns nothing; neither does a suspended distributor
+        paid_this_order = sum(c.amount for c in commissions_of(session, order.id) if c.tier == tier)
         for line in order.lines:
             if (line.id, tier) in existing:
                 continue
-            pricing = rules.price_line(rule_set.document, _facts(order, line, tier, distributor.level))
+            pricing = rules.price_line(
+                rule_set.document,
+                facts.facts(line, tier, distributor, paid_this_order),
+                version_key=rule_set.fingerprint,
+            )
             if pricing.amount <= 0:
                 continue
+            paid_this_order += pricing.amount
             commission = Commission(
                 shop_id=shop.id,
                 order_id=order.id,

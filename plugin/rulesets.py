@@ -18,7 +18,6 @@ import rules
 from . import audit
 from .errors import FenxiaoError, NotFound
 from .models import RuleSetVersion, Shop
-from .shops import get_shop
 
 
 class InvalidRuleSet(FenxiaoError):
@@ -57,13 +56,20 @@ def version(session: Session, shop_id: int, number: int) -> RuleSetVersion:
 
 def publish(session: Session, shop_id: int, document, *, actor: str, note: str = "") -> RuleSetVersion:
     """Validate ``document`` and make it the shop's active rules, as a new version."""
-    shop = get_shop(session, shop_id, lock=True)  # serializes version numbers per shop
+    shop = session.scalar(select(Shop).where(Shop.id == shop_id).with_for_update())  # one publisher at a time
+    if shop is None:
+        raise NotFound(f"no shop {shop_id}", "shop_id")
     check_draft(shop, document)
     number = (
         session.scalar(select(func.max(RuleSetVersion.version)).where(RuleSetVersion.shop_id == shop_id)) or 0
     ) + 1
     row = RuleSetVersion(
-        shop_id=shop_id, version=number, document=copy.deepcopy(document), published_by=actor, note=note
+        shop_id=shop_id,
+        version=number,
+        document=copy.deepcopy(document),
+        published_by=actor,
+        note=note,
+        fingerprint=rules.ruleset_fingerprint(document),
     )
     session.add(row)
     shop.active_rule_version = number
@@ -76,7 +82,7 @@ def publish(session: Session, shop_id: int, document, *, actor: str, note: str =
         actor=actor,
         note=note,
         previous_version=number - 1,
-        fingerprint=rules.ruleset_fingerprint(document) if hasattr(rules, "ruleset_fingerprint") else None,
+        fingerprint=row.fingerprint,
     )
     return row
 

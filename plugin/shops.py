@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import zoneinfo
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -17,6 +18,7 @@ from . import audit
 from .db import utcnow
 from .errors import InvalidSetting, NotFound, Unauthorized
 from .models import RuleSetVersion, Shop, ShopSecret
+from .rulesets import publish
 
 MAX_TIER_DEPTH = 3  # the legal ceiling: commissions never reach further than 3 tiers up
 ROTATION_GRACE = timedelta(hours=1)  # Shopify may keep signing with the old secret this long
@@ -62,6 +64,7 @@ def create_shop(
     after_sales_days: int = 7,
     webhook_secret: str | None = None,
     api_key: str | None = None,
+    timezone: str = "Asia/Shanghai",
     actor: str = audit.SYSTEM,
 ) -> NewShop:
     """Create a tenant with its first webhook secret, API key and the default rule set (v1)."""
@@ -70,6 +73,8 @@ def create_shop(
             f"unknown platform {platform!r}; known: {', '.join(sorted(PLATFORMS))}", "platform"
         )
     validate_settings(tier_depth, after_sales_days, currency)
+    if timezone not in zoneinfo.available_timezones():
+        raise InvalidSetting(f"unknown time zone {timezone!r} (e.g. Asia/Shanghai)", "timezone")
     api_key = api_key or "fx_" + secrets.token_urlsafe(24)
     webhook_secret = webhook_secret or secrets.token_urlsafe(32)
     shop = Shop(
@@ -79,20 +84,12 @@ def create_shop(
         tier_depth=tier_depth,
         after_sales_days=after_sales_days,
         api_key_hash=hash_key(api_key),
-        active_rule_version=1,
+        active_rule_version=0,
+        timezone=timezone,
     )
     session.add(shop)
     session.flush()
     session.add(ShopSecret(shop_id=shop.id, secret=webhook_secret))
-    session.add(
-        RuleSetVersion(
-            shop_id=shop.id,
-            version=1,
-            document=rules.default_ruleset(max_tier=tier_depth),
-            published_by=actor,
-            note="default rule set",
-        )
-    )
     audit.record(
         session,
         shop.id,
@@ -104,8 +101,11 @@ def create_shop(
         tier_depth=tier_depth,
         after_sales_days=after_sales_days,
         currency=currency,
+        timezone=timezone,
     )
-    audit.record(session, shop.id, "rules.published", "rule_set", 1, actor=actor, note="default rule set")
+    publish(
+        session, shop.id, rules.default_ruleset(max_tier=tier_depth), actor=actor, note="default rule set"
+    )
     return NewShop(shop, api_key, webhook_secret)
 
 

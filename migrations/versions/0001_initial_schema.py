@@ -44,6 +44,7 @@ def upgrade():
     sa.Column('after_sales_days', sa.Integer(), nullable=False),
     sa.Column('api_key_hash', sa.String(length=64), nullable=False),
     sa.Column('active_rule_version', sa.Integer(), nullable=False),
+    sa.Column('timezone', sa.String(length=64), nullable=False),
     sa.Column('created_at', sa.DateTime(), nullable=False),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('api_key_hash')
@@ -123,6 +124,7 @@ def upgrade():
     sa.Column('document', sa.JSON(), nullable=False),
     sa.Column('published_by', sa.String(length=200), nullable=False),
     sa.Column('note', sa.String(length=500), nullable=False),
+    sa.Column('fingerprint', sa.String(length=64), nullable=False),
     sa.Column('published_at', sa.DateTime(), nullable=False),
     sa.ForeignKeyConstraint(['shop_id'], ['shop.id'], ),
     sa.PrimaryKeyConstraint('id'),

@@ -21,6 +21,8 @@ class Shop(Base):
     after_sales_days: Mapped[int] = mapped_column(Integer, default=7)
     api_key_hash: Mapped[str] = mapped_column(String(64), unique=True)
     active_rule_version: Mapped[int] = mapped_column(Integer, default=1)
+    # Rules read order times (weekday, hour, Double-11 slots) in the shop's own time zone.
+    timezone: Mapped[str] = mapped_column(String(64), default="Asia/Shanghai")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -48,4 +50,5 @@ class RuleSetVersion(Base):
     document: Mapped[dict] = mapped_column(JSON)
     published_by: Mapped[str] = mapped_column(String(200))
     note: Mapped[str] = mapped_column(String(500), default="")
+    fingerprint: Mapped[str] = mapped_column(String(64))  # sha256 of the document: the compile cache key
     published_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -2,6 +2,9 @@
 
 import copy
 import json
+from pathlib import Path
+
+import pytest
 
 from click.testing import CliRunner
 from sqlalchemy import select
@@ -9,8 +12,9 @@ from sqlalchemy import select
 import rules
 from plugin.cli import main
 from plugin.cli_demo import seed_chain
-from plugin.models import AuditEvent, Commission
-from tests.conftest import fixture_bytes
+from plugin import rulesets
+from plugin.models import AuditEvent, Commission, Order
+from tests.conftest import fixture_bytes, fixture_json
 
 FISSION = {
     "name": "fission 8/3",
@@ -131,3 +135,43 @@ def test_cli_validate_publish_list_rollback(runner, shop, tmp_path):
     result = CliRunner().invoke(main, ["rules", "validate", str(bad), "--shop", str(shop.id)])
     assert result.exit_code == 1
     assert "invalid_ruleset" in result.output
+
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "rules"
+
+
+@pytest.mark.parametrize(("timezone", "tier1"), [("Asia/Shanghai", [1500, 4470]), ("UTC", [1000, 2980])])
+def test_double11_slot_is_read_in_shop_time(make_shop, send, database, timezone, tier1):
+    """The sample order is paid 2026-11-11 00:05 Beijing time (16:05 UTC the day before)."""
+    shop = make_shop(timezone=timezone)
+    with database.transaction() as session:
+        seed_chain(session, shop.id)
+        rulesets.publish(
+            session, shop.id, json.loads((EXAMPLES / "double11_timeslot.json").read_text()), actor="ops"
+        )
+    send(shop, "orders/paid", fixture_bytes("shopify", "orders_paid"))
+    with database.transaction() as session:
+        amounts = sorted(c.amount for c in session.scalars(select(Commission).where(Commission.tier == 1)))
+    assert amounts == tier1
+
+
+def test_monthly_ladder_counts_this_months_earlier_sales(make_shop, send, database):
+    shop = make_shop()
+    with database.transaction() as session:
+        seed_chain(session, shop.id)
+        ladder = json.loads((EXAMPLES / "monthly_ladder.json").read_text())
+        rulesets.publish(session, shop.id, ladder, actor="ops")
+    first = fixture_json("shopify", "orders_paid")
+    for line in first["line_items"]:
+        line["price"], line["total_discount"], line["discount_allocations"] = "5000.00", "0.00", []
+    send(shop, "orders/paid", first)  # tier-1 sales this month: 2 x 5000 + 5000 = ¥15,000
+    send(shop, "orders/paid", fixture_bytes("shopify", "second_order_paid"))
+    with database.transaction() as session:
+        second = session.scalar(select(Order).where(Order.external_id == "820982911946154999"))
+        rates = [
+            c.explanation[0]["rate"]
+            for c in session.scalars(
+                select(Commission).where(Commission.order_id == second.id, Commission.tier == 1)
+            )
+        ]
+    assert rates == ["8"]
