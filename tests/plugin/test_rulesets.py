@@ -5,14 +5,13 @@ import json
 from pathlib import Path
 
 import pytest
-
 from click.testing import CliRunner
 from sqlalchemy import select
 
 import rules
+from plugin import rulesets
 from plugin.cli import main
 from plugin.cli_demo import seed_chain
-from plugin import rulesets
 from plugin.models import AuditEvent, Commission, Order
 from tests.conftest import fixture_bytes, fixture_json
 
