@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import click
@@ -92,3 +93,34 @@ def list_versions(shop_id):
             click.echo(
                 f"{mark} v{row.version}  {row.published_at:%Y-%m-%d %H:%M}  {row.published_by}  {row.note}"
             )
+
+
+def _day(value: str) -> datetime:
+    moment = datetime.fromisoformat(value)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+@rules_group.command("simulate")
+@file_argument
+@shop_option
+@click.option(
+    "--from", "start", required=True, help="first paid time included (ISO date or time; UTC if bare)"
+)
+@click.option("--to", "end", required=True, help="first paid time excluded")
+@click.option("--json", "as_json", is_flag=True, help="print the report as JSON")
+def simulate(path, shop_id, start, end, as_json):
+    """Re-price the shop's paid orders in [FROM, TO) under a draft; print the differences. Writes nothing."""
+    from tqdm import tqdm
+
+    from .simulation import simulate_draft
+
+    with tqdm(unit="line", desc="replaying") as bar:
+
+        def progress(done: int) -> None:
+            bar.update(done - bar.n)
+
+        try:
+            report = simulate_draft(_database(), shop_id, _document(path), _day(start), _day(end), progress)
+        except FenxiaoError as err:
+            _fail(err)
+    click.echo(json.dumps(report.to_dict(), indent=2) if as_json else report.format_table())

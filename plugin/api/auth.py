@@ -27,3 +27,9 @@ def shop_session(shop_id: int):
     """One transaction plus the shop the caller's key authenticates (401 otherwise)."""
     with current().database.transaction() as session:
         yield session, shops.authenticate(session, shop_id, presented_key())
+
+
+def authenticate(shop_id: int) -> None:
+    """Check the caller's key for the shop (401 otherwise), for calls that run their own transactions."""
+    with shop_session(shop_id):
+        return

@@ -6,8 +6,10 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from .. import rulesets
+from ..runtime import current
+from ..simulation import simulate_draft
 from . import schemas
-from .auth import SECURITY, shop_session
+from .auth import SECURITY, authenticate, shop_session
 
 blueprint = Blueprint(
     "rules", __name__, url_prefix="/api/v1/shops/<int:shop_id>/rules", description="Commission rule sets"
@@ -73,3 +75,14 @@ def get_version(shop_id, version):
     """One version with its document."""
     with shop_session(shop_id) as (session, shop):
         return _out(rulesets.version(session, shop_id, version), shop)
+
+
+@blueprint.route("/simulate", methods=["POST"])
+@blueprint.arguments(schemas.SimulateIn)
+@blueprint.response(200, schemas.SimulationOut)
+@blueprint.doc(security=SECURITY)
+def simulate(data, shop_id):
+    """Re-price the shop's orders paid in [from, to) under a draft; totals per tier, level, category."""
+    authenticate(shop_id)
+    report = simulate_draft(current().database, shop_id, data["document"], data["start"], data["end"])
+    return report.to_dict()

@@ -135,3 +135,18 @@ class RuleSetVersionFullOut(RuleSetVersionOut):
 
 class ValidationOut(Schema):
     valid = fields.Boolean()
+
+
+class SimulateIn(RuleSetDraftIn):
+    start = fields.AwareDateTime(data_key="from", required=True)
+    end = fields.AwareDateTime(data_key="to", required=True)
+
+
+class SimulationOut(Schema):
+    fingerprint = fields.String()
+    lines = fields.Integer()
+    actual = fields.Integer()
+    simulated = fields.Integer()
+    difference = fields.Integer()
+    changed = fields.Integer()
+    groups = fields.Dict(keys=fields.String(), values=fields.List(fields.Dict()))

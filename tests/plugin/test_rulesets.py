@@ -174,3 +174,61 @@ def test_monthly_ladder_counts_this_months_earlier_sales(make_shop, send, databa
             )
         ]
     assert rates == ["8"]
+
+
+def test_simulate_reprices_history_without_writing(client, shop, send, database, runner, tmp_path):
+    with database.transaction() as session:
+        seed_chain(session, shop.id)
+    send(shop, "orders/paid", fixture_bytes("shopify", "orders_paid"))
+    send(shop, "orders/paid", fixture_bytes("shopify", "second_order_paid"))
+    with database.transaction() as session:
+        before = sorted((c.id, c.amount, c.status) for c in session.scalars(select(Commission)))
+    body = {"document": FISSION, "from": "2026-11-01T00:00:00+00:00", "to": "2026-12-01T00:00:00+00:00"}
+    report = client.post(url(shop, "/simulate"), json=body, headers=shop.auth).get_json()
+    # actual 10 %/5 %: tier 1 = 2980 + 1000 + 1490, tier 2 = 1490 + 500 + 745
+    # draft 8 %/3 %:  tier 1 = 2384 + 800 + 1192,  tier 2 = 894 + 300 + 447
+    assert (report["lines"], report["actual"], report["simulated"]) == (6, 8205, 6017)
+    tiers = {
+        row["key"]: (row["actual"], row["simulated"], row["difference"]) for row in report["groups"]["tier"]
+    }
+    assert tiers == {1: (5470, 4376, -1094), 2: (2735, 1641, -1094)}
+    draft = tmp_path / "draft.json"
+    draft.write_text(json.dumps(FISSION))
+    printed = runner(
+        "rules",
+        "simulate",
+        str(draft),
+        "--shop",
+        str(shop.id),
+        "--from",
+        "2026-11-01",
+        "--to",
+        "2026-12-01",
+        "--json",
+    )
+    assert json.loads(printed.stdout)["difference"] == 6017 - 8205
+    empty = runner(
+        "rules",
+        "simulate",
+        str(draft),
+        "--shop",
+        str(shop.id),
+        "--from",
+        "2025-01-01",
+        "--to",
+        "2025-02-01",
+        "--json",
+    )
+    assert json.loads(empty.stdout)["lines"] == 0
+    with database.transaction() as session:
+        assert sorted((c.id, c.amount, c.status) for c in session.scalars(select(Commission))) == before
+
+
+def test_simulate_rejects_a_bad_draft_and_unauthenticated_calls(client, shop, make_shop):
+    body = {
+        "document": {"rules": "x"},
+        "from": "2026-11-01T00:00:00+00:00",
+        "to": "2026-12-01T00:00:00+00:00",
+    }
+    assert client.post(url(shop, "/simulate"), json=body, headers=shop.auth).status_code == 422
+    assert client.post(url(shop, "/simulate"), json=body, headers=make_shop().auth).status_code == 401
