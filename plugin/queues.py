@@ -57,7 +57,7 @@ class ThreadQueue:
     def join(self):
         self._jobs.join()
 
-    def every(self, seconds: float, func: Callable) -> threading.Event:
+    def every(self, seconds: int, func: Callable) -> threading.Event:
         """Run ``func`` on the job thread every ``seconds`` until the returned event is set."""
         stop = threading.Event()
 
