@@ -56,9 +56,13 @@ RATES = {1: Decimal("10"), 2: Decimal("5"), 3: Decimal("2")}
 ALL_TIERS_RULESET = {
     "name": "all tiers",
     "rules": [
-        {"id": f"tier{tier}", "priority": 0, "mode": "replace",
-         "conditions": {"all": [{"name": "tier", "operator": "equal_to", "value": tier}]},
-         "actions": [{"name": "set_rate", "params": {"percent": str(rate)}}]}
+        {
+            "id": f"tier{tier}",
+            "priority": 0,
+            "mode": "replace",
+            "conditions": {"all": [{"name": "tier", "operator": "equal_to", "value": tier}]},
+            "actions": [{"name": "set_rate", "params": {"percent": str(rate)}}],
+        }
         for tier, rate in RATES.items()
     ],
 }
@@ -204,8 +208,11 @@ class Scenario:
     def refunded(self, order: OrderSpec) -> dict[int, int]:
         """Cumulative refunded amount per line over the distinct refunds of ``order`` that were
         delivered (a refund delivered twice, under any webhook id, counts once)."""
-        delivered = {d.payload["id"] for d in self.deliveries
-                     if d.topic == "refunds/create" and d.order_external_id == order.external_id}
+        delivered = {
+            d.payload["id"]
+            for d in self.deliveries
+            if d.topic == "refunds/create" and d.order_external_id == order.external_id
+        }
         totals: dict[int, int] = defaultdict(int)
         for number, refund in enumerate(order.refunds):
             if order.refund_id(number) in delivered:
@@ -286,25 +293,51 @@ def order_payload(scenario: Scenario, order: OrderSpec, status: str) -> dict:
     payload["line_items"] = []
     for i, line in enumerate(order.lines):
         item = copy.deepcopy(template)
-        item.update(id=line.external_id, product_id=FIRST_PRODUCT_ID + i,
-                    variant_id=FIRST_PRODUCT_ID + 1000 + i, sku=f"SKU-{i}", title=f"Item {i}",
-                    quantity=line.quantity, price=fen(line.unit_price), total_discount=fen(line.discount),
-                    discount_allocations=[{"amount": fen(line.discount), "discount_application_index": 0}]
-                    if line.discount else [])
+        item.update(
+            id=line.external_id,
+            product_id=FIRST_PRODUCT_ID + i,
+            variant_id=FIRST_PRODUCT_ID + 1000 + i,
+            sku=f"SKU-{i}",
+            title=f"Item {i}",
+            quantity=line.quantity,
+            price=fen(line.unit_price),
+            total_discount=fen(line.discount),
+            discount_allocations=[{"amount": fen(line.discount), "discount_application_index": 0}]
+            if line.discount
+            else [],
+        )
         payload["line_items"].append(item)
     payload["created_at"] = iso(order.placed_at)
     payload.pop("fulfillments", None)
     if status == "pending":
-        payload.update(financial_status="pending", fulfillment_status=None, processed_at=iso(order.placed_at),
-                       updated_at=iso(order.placed_at))
+        payload.update(
+            financial_status="pending",
+            fulfillment_status=None,
+            processed_at=iso(order.placed_at),
+            updated_at=iso(order.placed_at),
+        )
     elif status == "paid":
-        payload.update(financial_status="paid", fulfillment_status=None, processed_at=iso(order.paid_at),
-                       updated_at=iso(order.paid_at))
+        payload.update(
+            financial_status="paid",
+            fulfillment_status=None,
+            processed_at=iso(order.paid_at),
+            updated_at=iso(order.paid_at),
+        )
     elif status == "fulfilled":
-        payload.update(financial_status="paid", fulfillment_status="fulfilled",
-                       processed_at=iso(order.paid_at), updated_at=iso(order.fulfilled_at),
-                       fulfillments=[{"id": 255858046 + order.index, "order_id": order.external_id,
-                                      "status": "success", "created_at": iso(order.fulfilled_at)}])
+        payload.update(
+            financial_status="paid",
+            fulfillment_status="fulfilled",
+            processed_at=iso(order.paid_at),
+            updated_at=iso(order.fulfilled_at),
+            fulfillments=[
+                {
+                    "id": 255858046 + order.index,
+                    "order_id": order.external_id,
+                    "status": "success",
+                    "created_at": iso(order.fulfilled_at),
+                }
+            ],
+        )
     else:
         raise ValueError(status)
     return payload
@@ -314,22 +347,36 @@ def refund_payload(order: OrderSpec, number: int) -> dict:
     payload = copy.deepcopy(fixture_json("shopify", "refunds_create"))
     refund_id = order.refund_id(number)
     refund = order.refunds[number]
-    payload.update(id=refund_id, order_id=order.external_id, created_at=iso(refund.at),
-                   processed_at=iso(refund.at))
+    payload.update(
+        id=refund_id, order_id=order.external_id, created_at=iso(refund.at), processed_at=iso(refund.at)
+    )
     template = payload["refund_line_items"][0]
     lines = {line.external_id: line for line in order.lines}
     items = []
     for n, (line_id, amount) in enumerate(refund.amounts.items()):
         item = copy.deepcopy(template)
-        item.update(id=refund_id * 10 + n, line_item_id=line_id, quantity=min(1, lines[line_id].quantity),
-                    subtotal=float(fen(amount)), total_tax=0.0,
-                    subtotal_set={"shop_money": {"amount": fen(amount), "currency_code": CURRENCY}},
-                    line_item={"id": line_id, "sku": None, "price": fen(lines[line_id].unit_price)})
+        item.update(
+            id=refund_id * 10 + n,
+            line_item_id=line_id,
+            quantity=min(1, lines[line_id].quantity),
+            subtotal=float(fen(amount)),
+            total_tax=0.0,
+            subtotal_set={"shop_money": {"amount": fen(amount), "currency_code": CURRENCY}},
+            line_item={"id": line_id, "sku": None, "price": fen(lines[line_id].unit_price)},
+        )
         items.append(item)
     payload["refund_line_items"] = items
     total = sum(refund.amounts.values())
-    payload["transactions"] = [{"id": refund_id + 1, "order_id": order.external_id, "kind": "refund",
-                                "status": "success", "amount": fen(total), "currency": CURRENCY}]
+    payload["transactions"] = [
+        {
+            "id": refund_id + 1,
+            "order_id": order.external_id,
+            "kind": "refund",
+            "status": "success",
+            "amount": fen(total),
+            "currency": CURRENCY,
+        }
+    ]
     return payload
 
 
@@ -339,18 +386,27 @@ def refund_payload(order: OrderSpec, number: int) -> dict:
 def lines_strategy(order_index: int):
     first = FIRST_LINE_ID + 10 * order_index
     return st.integers(min_value=1, max_value=3).flatmap(
-        lambda n: st.tuples(*[
-            st.tuples(st.integers(1, 5), st.integers(1, 50_000), st.integers(0, 1000)).map(
-                lambda t, i=i: Line(first + i, t[0], t[1],
-                                    # discount up to the whole gross amount (per mille of it)
-                                    t[1] * t[0] * t[2] // 1000))
-            for i in range(n)
-        ]))
+        lambda n: st.tuples(
+            *[
+                st.tuples(st.integers(1, 5), st.integers(1, 50_000), st.integers(0, 1000)).map(
+                    lambda t, i=i: Line(
+                        first + i,
+                        t[0],
+                        t[1],
+                        # discount up to the whole gross amount (per mille of it)
+                        t[1] * t[0] * t[2] // 1000,
+                    )
+                )
+                for i in range(n)
+            ]
+        )
+    )
 
 
 @st.composite
-def refunds_strategy(draw, lines: tuple[Line, ...], fulfilled_at: datetime,
-                     first_at: datetime | None = None) -> tuple[RefundSpec, ...]:
+def refunds_strategy(
+    draw, lines: tuple[Line, ...], fulfilled_at: datetime, first_at: datetime | None = None
+) -> tuple[RefundSpec, ...]:
     """Up to three refunds of one or two lines each. Unless ``allow_over`` is drawn, the
     cumulative refund of a line never exceeds what was paid for it. With ``first_at``, there
     is at least one refund and the first one, of a non-zero amount if anything was paid, is
@@ -359,8 +415,14 @@ def refunds_strategy(draw, lines: tuple[Line, ...], fulfilled_at: datetime,
     remaining = {line.external_id: line.paid for line in lines}
     refunds = []
     for number in range(draw(st.integers(0 if first_at is None else 1, 3))):
-        chosen = draw(st.lists(st.sampled_from(lines), min_size=1, max_size=min(2, len(lines)),
-                               unique_by=lambda line: line.external_id))
+        chosen = draw(
+            st.lists(
+                st.sampled_from(lines),
+                min_size=1,
+                max_size=min(2, len(lines)),
+                unique_by=lambda line: line.external_id,
+            )
+        )
         amounts = {}
         for line in chosen:
             kind = draw(st.sampled_from(["full", "rest", "part", "part", "over"]))
@@ -385,8 +447,14 @@ def refunds_strategy(draw, lines: tuple[Line, ...], fulfilled_at: datetime,
 
 
 @st.composite
-def order_specs(draw, index: int, *, fulfilled_at: datetime | None = None,
-                fulfilled_after: datetime | None = None, refund_at: datetime | None = None) -> OrderSpec:
+def order_specs(
+    draw,
+    index: int,
+    *,
+    fulfilled_at: datetime | None = None,
+    fulfilled_after: datetime | None = None,
+    refund_at: datetime | None = None,
+) -> OrderSpec:
     """Order ``index`` (placed 3 days after the previous one), fulfilled within 5 days of it
     (or at ``fulfilled_at``, or after ``fulfilled_after``)."""
     lines = draw(lines_strategy(index))
@@ -408,22 +476,34 @@ def scenarios(draw) -> Scenario:
     chain_length = draw(st.integers(1, 5))
     # Mostly an ordinary outsider buying through an active chain; sometimes a suspended
     # member, sometimes a chain member buying (self-purchase, or the top closing a cycle).
-    suspended = draw(st.just(frozenset()) | st.just(frozenset())
-                     | st.integers(0, chain_length - 1).map(lambda i: frozenset({i})))
+    suspended = draw(
+        st.just(frozenset())
+        | st.just(frozenset())
+        | st.integers(0, chain_length - 1).map(lambda i: frozenset({i}))
+    )
     buyer_index = draw(st.none() | st.none() | st.integers(0, chain_length - 1))
     depth = draw(st.integers(1, 3))
     window = timedelta(days=draw(st.integers(0, 14)))
     story = draw(st.booleans())
     first_fulfilled = PLACED_AT + timedelta(hours=draw(st.integers(1, 120)))
     first_settles = first_fulfilled + window
-    first = draw(order_specs(0, fulfilled_at=first_fulfilled,
-                             refund_at=first_settles + timedelta(hours=2) if story else None))
+    first = draw(
+        order_specs(
+            0, fulfilled_at=first_fulfilled, refund_at=first_settles + timedelta(hours=2) if story else None
+        )
+    )
     orders = [first]
     if story or draw(st.booleans()):
         after = first_settles + timedelta(hours=2) if story else None
         orders.append(draw(order_specs(1, fulfilled_after=after)))
-    scenario = Scenario(chain_length=chain_length, suspended=suspended, buyer_index=buyer_index,
-                        depth=depth, window_days=window.days, orders=tuple(orders))
+    scenario = Scenario(
+        chain_length=chain_length,
+        suspended=suspended,
+        buyer_index=buyer_index,
+        depth=depth,
+        window_days=window.days,
+        orders=tuple(orders),
+    )
 
     deliveries = []
     snapshots = (("pending", "orders/create"), ("paid", "orders/paid"), ("fulfilled", "orders/fulfilled"))
@@ -431,33 +511,62 @@ def scenarios(draw) -> Scenario:
         times = {"pending": order.placed_at, "paid": order.paid_at, "fulfilled": order.fulfilled_at}
         for status, topic in snapshots:
             if (story and status == "fulfilled") or draw(st.booleans()):
-                deliveries.append(Delivery(topic, order_payload(scenario, order, status),
-                                           f"wh-{order.index}-{status}", f"order#{order.index} {topic}",
-                                           times[status]))
+                deliveries.append(
+                    Delivery(
+                        topic,
+                        order_payload(scenario, order, status),
+                        f"wh-{order.index}-{status}",
+                        f"order#{order.index} {topic}",
+                        times[status],
+                    )
+                )
         for number, refund in enumerate(order.refunds):
-            deliveries.append(Delivery("refunds/create", refund_payload(order, number),
-                                       f"wh-{order.index}-refund-{number}",
-                                       f"order#{order.index} refund#{number} {refund.amounts}", refund.at))
+            deliveries.append(
+                Delivery(
+                    "refunds/create",
+                    refund_payload(order, number),
+                    f"wh-{order.index}-refund-{number}",
+                    f"order#{order.index} refund#{number} {refund.amounts}",
+                    refund.at,
+                )
+            )
     copies = []
     if deliveries:
-        for n, (original, same_id) in enumerate(draw(st.lists(
-                st.tuples(st.sampled_from(deliveries), st.booleans()), max_size=3))):
+        for n, (original, same_id) in enumerate(
+            draw(st.lists(st.tuples(st.sampled_from(deliveries), st.booleans()), max_size=3))
+        ):
             webhook_id = original.webhook_id if same_id else f"{original.webhook_id}-again-{n}"
-            copies.append(Delivery(original.topic, original.payload, webhook_id,
-                                   f"{'dup' if same_id else 'redelivery'} of {original.label}", original.at))
+            copies.append(
+                Delivery(
+                    original.topic,
+                    original.payload,
+                    webhook_id,
+                    f"{'dup' if same_id else 'redelivery'} of {original.label}",
+                    original.at,
+                )
+            )
     offsets = {"before": -timedelta(hours=1), "at": timedelta(0), "after": timedelta(hours=1)}
-    ticks = [Tick(scenario.settle_after(orders[index]) + offsets[when], f"{when} order#{index}'s window")
-             for index, when in draw(st.lists(st.tuples(st.integers(0, len(orders) - 1),
-                                                        st.sampled_from(sorted(offsets))), max_size=4))]
-    payouts = [Payout(PLACED_AT + timedelta(hours=draw(st.integers(0, 24 * 30))))
-               for _ in range(draw(st.integers(0, 1)))]
+    ticks = [
+        Tick(scenario.settle_after(orders[index]) + offsets[when], f"{when} order#{index}'s window")
+        for index, when in draw(
+            st.lists(st.tuples(st.integers(0, len(orders) - 1), st.sampled_from(sorted(offsets))), max_size=4)
+        )
+    ]
+    payouts = [
+        Payout(PLACED_AT + timedelta(hours=draw(st.integers(0, 24 * 30))))
+        for _ in range(draw(st.integers(0, 1)))
+    ]
     if story:
         # Settle the first order, pay out, (refund at first_settles + 2h), settle the second.
         ticks.append(Tick(first_settles + timedelta(hours=1), "after order#0's window (story)"))
         payouts.append(Payout(first_settles + timedelta(hours=1, minutes=1)))
         for order in orders[1:]:
-            ticks.append(Tick(scenario.settle_after(order) + timedelta(hours=1),
-                              f"after order#{order.index}'s window (story)"))
+            ticks.append(
+                Tick(
+                    scenario.settle_after(order) + timedelta(hours=1),
+                    f"after order#{order.index}'s window (story)",
+                )
+            )
     scenario.events = deliveries + copies + ticks + payouts
     return scenario
 
@@ -481,14 +590,19 @@ class ShopUnderTest:
 def build_shop(database, make_shop, scenario: Scenario) -> ShopUnderTest:
     """A new shop of the scenario's depth and window, running ``ALL_TIERS_RULESET``, with the
     invite chain built (chain[i] bound under chain[i-1]) and the suspensions applied."""
-    # create_shop refuses tier_depth=1 (it validates the default rule set, which has a tier-2
-    # rule, against depth 1), so such shops are made at depth 2 and lowered afterwards.
-    handle = make_shop(tier_depth=max(scenario.depth, 2), after_sales_days=scenario.window_days)
+    handle = make_shop(tier_depth=scenario.depth, after_sales_days=scenario.window_days)
     with database.transaction() as session:
         shop = session.get(Shop, handle.id)
-        shop.tier_depth = scenario.depth
-        session.add(RuleSetVersion(shop_id=shop.id, version=2, document=ALL_TIERS_RULESET,
-                                   published_by="tests", note="pays every tier"))
+        session.add(
+            RuleSetVersion(
+                shop_id=shop.id,
+                version=2,
+                document=ALL_TIERS_RULESET,
+                published_by="tests",
+                note="pays every tier",
+                fingerprint=rules.ruleset_fingerprint(ALL_TIERS_RULESET),
+            )
+        )
         shop.active_rule_version = 2
         chain = []
         for i in range(scenario.chain_length):
@@ -500,7 +614,6 @@ def build_shop(database, make_shop, scenario: Scenario) -> ShopUnderTest:
             chain.append(member.id)
         for i in scenario.suspended:
             session.get(Distributor, chain[i]).status = DistributorStatus.SUSPENDED
-    handle.tier_depth = scenario.depth
     return ShopUnderTest(handle, chain)
 
 
@@ -530,8 +643,14 @@ def pay_out(database, shop: ShopUnderTest) -> None:
             amount = ledger.balance(session, account)
             if amount > 0:
                 paid = ledger.account(session, shop.id, member_id, AccountKind.PAID, CURRENCY)
-                ledger.post(session, shop.id, f"test-payout:{uuid.uuid4()}", "payout",
-                            [ledger.debit(account, amount), ledger.credit(paid, amount)], memo="test payout")
+                ledger.post(
+                    session,
+                    shop.id,
+                    f"test-payout:{uuid.uuid4()}",
+                    "payout",
+                    [ledger.debit(account, amount), ledger.credit(paid, amount)],
+                    memo="test payout",
+                )
 
 
 def redeliver_everything(send, shop: ShopUnderTest, deliveries) -> None:
@@ -550,27 +669,39 @@ def ledger_state(session, shop_id: int) -> dict:
     rows = session.execute(
         select(Account.member_id, Account.kind, func.sum(LedgerEntry.amount))
         .join(LedgerEntry, LedgerEntry.account_id == Account.id)
-        .where(Account.shop_id == shop_id).group_by(Account.member_id, Account.kind))
+        .where(Account.shop_id == shop_id)
+        .group_by(Account.member_id, Account.kind)
+    )
     sums = {(member, kind): int(total) for member, kind, total in rows}
     return {
-        "entries": session.scalar(select(func.count()).select_from(LedgerEntry)
-                                  .where(LedgerEntry.shop_id == shop_id)),
-        "transactions": session.scalar(select(func.count()).select_from(LedgerTransaction)
-                                       .where(LedgerTransaction.shop_id == shop_id)),
-        "keys": sorted(session.scalars(select(LedgerTransaction.key)
-                                       .where(LedgerTransaction.shop_id == shop_id))),
+        "entries": session.scalar(
+            select(func.count()).select_from(LedgerEntry).where(LedgerEntry.shop_id == shop_id)
+        ),
+        "transactions": session.scalar(
+            select(func.count()).select_from(LedgerTransaction).where(LedgerTransaction.shop_id == shop_id)
+        ),
+        "keys": sorted(
+            session.scalars(select(LedgerTransaction.key).where(LedgerTransaction.shop_id == shop_id))
+        ),
         "sums": sums,
-        "commissions": sorted(session.execute(
-            select(Commission.id, Commission.amount, Commission.reversed, Commission.status)
-            .where(Commission.shop_id == shop_id)).all()),
+        "commissions": sorted(
+            session.execute(
+                select(Commission.id, Commission.amount, Commission.reversed, Commission.status).where(
+                    Commission.shop_id == shop_id
+                )
+            ).all()
+        ),
     }
 
 
 def commissions_by_line_tier(session, shop_id: int) -> list[tuple[int, int, int, Commission]]:
     """(order external id, line external id, tier, commission) for every commission of the shop."""
-    rows = session.execute(select(Order.external_id, OrderLine.external_id, Commission)
-                           .join(OrderLine, OrderLine.id == Commission.order_line_id)
-                           .join(Order, Order.id == Commission.order_id)
-                           .where(Commission.shop_id == shop_id)).all()
-    return [(int(order_id), int(line_id), commission.tier, commission)
-            for order_id, line_id, commission in rows]
+    rows = session.execute(
+        select(Order.external_id, OrderLine.external_id, Commission)
+        .join(OrderLine, OrderLine.id == Commission.order_line_id)
+        .join(Order, Order.id == Commission.order_id)
+        .where(Commission.shop_id == shop_id)
+    ).all()
+    return [
+        (int(order_id), int(line_id), commission.tier, commission) for order_id, line_id, commission in rows
+    ]

@@ -47,15 +47,25 @@ EXAMPLES = {"sqlite": 30, "postgresql": 30}
 
 def examples(database) -> settings:
     count = int(os.environ.get("FENXIAO_PROPERTY_EXAMPLES", 0)) or EXAMPLES[database.dialect]
-    return settings(max_examples=count, deadline=None, derandomize=False,
-                    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+    return settings(
+        max_examples=count,
+        deadline=None,
+        derandomize=False,
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    )
 
 
 # --------------------------------------------------------------------------- checks
 
 
-def check_invariants(database, shop: sc.ShopUnderTest, scenario: sc.Scenario, *,
-                     latest_tick: datetime | None, settled_at: datetime | None = None):
+def check_invariants(
+    database,
+    shop: sc.ShopUnderTest,
+    scenario: sc.Scenario,
+    *,
+    latest_tick: datetime | None,
+    settled_at: datetime | None = None,
+):
     """Properties 1-5 for one shop after a run, plus the orders' own state and settlement timing.
 
     ``latest_tick`` is the latest clock any settlement ran at (None if none ran);
@@ -63,35 +73,48 @@ def check_invariants(database, shop: sc.ShopUnderTest, scenario: sc.Scenario, *,
     """
     shop_id = shop.id
     with database.transaction() as session:
-        events = session.execute(select(InboxEvent.topic, InboxEvent.status, InboxEvent.last_error)
-                                 .where(InboxEvent.shop_id == shop_id)).all()
+        events = session.execute(
+            select(InboxEvent.topic, InboxEvent.status, InboxEvent.last_error).where(
+                InboxEvent.shop_id == shop_id
+            )
+        ).all()
         assert all(status == InboxStatus.PROCESSED for _, status, _ in events), events
 
         # 1. Balanced, single-currency transactions, in the accounts' currency.
         assert ledger.unbalanced_transactions(session, shop_id) == []
-        mixed = session.scalars(select(LedgerEntry.transaction_id).where(LedgerEntry.shop_id == shop_id)
-                                .group_by(LedgerEntry.transaction_id)
-                                .having(func.count(func.distinct(LedgerEntry.currency)) > 1)).all()
+        mixed = session.scalars(
+            select(LedgerEntry.transaction_id)
+            .where(LedgerEntry.shop_id == shop_id)
+            .group_by(LedgerEntry.transaction_id)
+            .having(func.count(func.distinct(LedgerEntry.currency)) > 1)
+        ).all()
         assert mixed == []
-        wrong_currency = session.scalars(select(LedgerEntry.id)
-                                         .join(Account, Account.id == LedgerEntry.account_id)
-                                         .where(LedgerEntry.shop_id == shop_id,
-                                                LedgerEntry.currency != Account.currency)).all()
+        wrong_currency = session.scalars(
+            select(LedgerEntry.id)
+            .join(Account, Account.id == LedgerEntry.account_id)
+            .where(LedgerEntry.shop_id == shop_id, LedgerEntry.currency != Account.currency)
+        ).all()
         assert wrong_currency == []
-        foreign = session.scalars(select(LedgerEntry.id).join(Account, Account.id == LedgerEntry.account_id)
-                                  .where(LedgerEntry.shop_id == shop_id, Account.shop_id != shop_id)).all()
+        foreign = session.scalars(
+            select(LedgerEntry.id)
+            .join(Account, Account.id == LedgerEntry.account_id)
+            .where(LedgerEntry.shop_id == shop_id, Account.shop_id != shop_id)
+        ).all()
         assert foreign == []
 
-        orders = {int(o.external_id): o
-                  for o in session.scalars(select(Order).where(Order.shop_id == shop_id))}
+        orders = {
+            int(o.external_id): o for o in session.scalars(select(Order).where(Order.shop_id == shop_id))
+        }
         buyers = {o.buyer_member_id for o in orders.values() if o.buyer_member_id is not None}
         assert len(buyers) <= 1  # one buyer, one member, whatever order their snapshots came in
         if scenario.buyer_index is not None and buyers:
             assert buyers == {shop.chain[scenario.buyer_index]}
         check_orders(scenario, orders)
         rows = sc.commissions_by_line_tier(session, shop_id)
-        seen = [(order, line, tier, c.beneficiary_id, c.amount, c.reversed, c.status)
-                for order, line, tier, c in rows]
+        seen = [
+            (order, line, tier, c.beneficiary_id, c.amount, c.reversed, c.status)
+            for order, line, tier, c in rows
+        ]
         note(f"orders={[(o.external_id, o.status) for o in orders.values()]}, commissions={seen}")
 
         # 2. Tiers within the shop's depth (and 3), never the buyer, the model's beneficiaries.
@@ -99,18 +122,25 @@ def check_invariants(database, shop: sc.ShopUnderTest, scenario: sc.Scenario, *,
             assert 1 <= tier <= min(scenario.depth, 3)
             assert commission.beneficiary_id != orders[order_id].buyer_member_id
             assert commission.currency == sc.CURRENCY
-        actual = {(order_id, line, tier): (shop.chain_index(c.beneficiary_id), c.amount, c.reversed)
-                  for order_id, line, tier, c in rows}
+        actual = {
+            (order_id, line, tier): (shop.chain_index(c.beneficiary_id), c.amount, c.reversed)
+            for order_id, line, tier, c in rows
+        }
         assert len(actual) == len(rows)
         # 3 and 4 are part of the model: no commission unless paid; reversed is the refunded share.
         assert actual == scenario.expected_commissions()
         if not scenario.paid():
             assert rows == []
-            assert session.scalar(select(func.count()).select_from(LedgerEntry)
-                                  .where(LedgerEntry.shop_id == shop_id)) == 0
+            assert (
+                session.scalar(
+                    select(func.count()).select_from(LedgerEntry).where(LedgerEntry.shop_id == shop_id)
+                )
+                == 0
+            )
 
-        for kind in session.scalars(select(LedgerTransaction.kind).where(LedgerTransaction.shop_id == shop_id)
-                                    .distinct()):
+        for kind in session.scalars(
+            select(LedgerTransaction.kind).where(LedgerTransaction.shop_id == shop_id).distinct()
+        ):
             event(f"ledger kind {kind}")
         event(f"commissions: {'some' if rows else 'none'}; paid: {scenario.paid()}")
         for order_id, _line, _tier, c in rows:
@@ -131,14 +161,18 @@ def check_invariants(database, shop: sc.ShopUnderTest, scenario: sc.Scenario, *,
                 mine["pending"] += c.remaining
             elif c.status == CommissionStatus.AVAILABLE:
                 mine["available"] += c.remaining
-        members_with_accounts = set(session.scalars(select(Account.member_id).where(
-            Account.shop_id == shop_id, Account.member_id != SHOP_OWNER)))
+        members_with_accounts = set(
+            session.scalars(
+                select(Account.member_id).where(Account.shop_id == shop_id, Account.member_id != SHOP_OWNER)
+            )
+        )
         assert members_with_accounts <= set(shop.chain)
         for member_id in set(shop.chain) | set(by_member):
             balances = ledger.member_balances(session, shop_id, member_id, sc.CURRENCY)
             mine = by_member.get(member_id, {"pending": 0, "available": 0, "total": 0})
-            pending, available, arrears, paid_out = (balances[kind] for kind in
-                                                     ("pending", "available", "arrears", "paid"))
+            pending, available, arrears, paid_out = (
+                balances[kind] for kind in ("pending", "available", "arrears", "paid")
+            )
             assert pending + available - arrears + paid_out == mine["total"], balances
             assert pending == mine["pending"], balances
             assert available - arrears + paid_out == mine["available"], balances
@@ -149,8 +183,11 @@ def check_invariants(database, shop: sc.ShopUnderTest, scenario: sc.Scenario, *,
                 assert paid_out == 0
             if arrears:
                 event("arrears outstanding")
-        for data in session.scalars(select(AuditEvent.data).where(AuditEvent.shop_id == shop_id,
-                                                                  AuditEvent.action == "commission.settled")):
+        for data in session.scalars(
+            select(AuditEvent.data).where(
+                AuditEvent.shop_id == shop_id, AuditEvent.action == "commission.settled"
+            )
+        ):
             if data.get("arrears_repaid"):
                 event("settlement repaid arrears")
         expense = ledger.shop_account(session, shop_id, AccountKind.COMMISSION_EXPENSE, sc.CURRENCY)
@@ -160,8 +197,11 @@ def check_invariants(database, shop: sc.ShopUnderTest, scenario: sc.Scenario, *,
         # reached it, and a settlement run at ``settled_at`` leaves nothing due behind.
         for order_id, _line, _tier, c in rows:
             order = orders[order_id]
-            window_end = None if order.completed_at is None else order.completed_at + timedelta(
-                days=scenario.window_days)
+            window_end = (
+                None
+                if order.completed_at is None
+                else order.completed_at + timedelta(days=scenario.window_days)
+            )
             assert c.settle_after == window_end, (c.settle_after, window_end)
             if c.status in (CommissionStatus.AVAILABLE, CommissionStatus.CLAWED_BACK):
                 assert latest_tick is not None and c.settle_after <= latest_tick
@@ -181,7 +221,11 @@ def check_orders(scenario: sc.Scenario, orders: dict[int, Order]) -> None:
         snapshot = any(topic.startswith("orders/") for topic in delivered)
         if not snapshot:
             assert (order.status, order.lines, order.paid_total, order.refunded_total) == (
-                OrderStatus.CREATED, [], 0, 0)
+                OrderStatus.CREATED,
+                [],
+                0,
+                0,
+            )
             continue
         refunded = scenario.refunded(spec)
         lines = {int(line.external_id): line for line in order.lines}
@@ -189,7 +233,11 @@ def check_orders(scenario: sc.Scenario, orders: dict[int, Order]) -> None:
         for line in spec.lines:
             row = lines[line.external_id]
             assert (row.quantity, row.unit_price, row.discount, row.paid_amount) == (
-                line.quantity, line.unit_price, line.discount, line.paid)
+                line.quantity,
+                line.unit_price,
+                line.discount,
+                line.paid,
+            )
             assert row.refunded_amount == min(refunded.get(line.external_id, 0), line.paid)
         paid_total = sum(line.paid for line in spec.lines)
         refunded_total = sum(min(refunded.get(line.external_id, 0), line.paid) for line in spec.lines)
@@ -211,14 +259,18 @@ def check_orders(scenario: sc.Scenario, orders: dict[int, Order]) -> None:
 def final_balances(database, shop: sc.ShopUnderTest) -> dict[int, dict[str, int]]:
     """Per chain index, the member's balance per account kind."""
     with database.transaction() as session:
-        return {index: ledger.member_balances(session, shop.id, member_id, sc.CURRENCY)
-                for index, member_id in enumerate(shop.chain)}
+        return {
+            index: ledger.member_balances(session, shop.id, member_id, sc.CURRENCY)
+            for index, member_id in enumerate(shop.chain)
+        }
 
 
 def final_commissions(database, shop: sc.ShopUnderTest) -> set:
     with database.transaction() as session:
-        return {(order_id, line, tier, shop.chain_index(c.beneficiary_id), c.amount, c.reversed)
-                for order_id, line, tier, c in sc.commissions_by_line_tier(session, shop.id)}
+        return {
+            (order_id, line, tier, shop.chain_index(c.beneficiary_id), c.amount, c.reversed)
+            for order_id, line, tier, c in sc.commissions_by_line_tier(session, shop.id)
+        }
 
 
 # --------------------------------------------------------------------------- tests
@@ -259,22 +311,32 @@ def test_final_balances_do_not_depend_on_arrival_order(database, make_shop, send
     @given(data=st.data())
     def run(data):
         scenario = data.draw(sc.scenarios(), label="scenario")
-        first = data.draw(st.permutations(scenario.events) | st.just(scenario.timeline()),
-                          label="first order")
+        first = data.draw(
+            st.permutations(scenario.events) | st.just(scenario.timeline()), label="first order"
+        )
         second = data.draw(st.permutations(scenario.events), label="second order")
         results = []
         for events in (first, second):
             shop = sc.build_shop(database, make_shop, scenario)
             sc.run(database, send, shop, events)
             settlement.settle_due(database, scenario.final_now())
-            check_invariants(database, shop, scenario, latest_tick=scenario.final_now(),
-                             settled_at=scenario.final_now())
+            check_invariants(
+                database, shop, scenario, latest_tick=scenario.final_now(), settled_at=scenario.final_now()
+            )
             results.append((final_balances(database, shop), final_commissions(database, shop)))
         if scenario.pays_out:
             # When the payout ran moves money between available, paid and arrears; what each
             # member is owed net of what they were paid, and what is still pending, do not.
-            results = [({index: (b["pending"], b["available"] + b["paid"] - b["arrears"])
-                         for index, b in balances.items()}, commissions) for balances, commissions in results]
+            results = [
+                (
+                    {
+                        index: (b["pending"], b["available"] + b["paid"] - b["arrears"])
+                        for index, b in balances.items()
+                    },
+                    commissions,
+                )
+                for balances, commissions in results
+            ]
         assert results[0] == results[1]
 
     run()
