@@ -53,6 +53,7 @@ class Order:
     paid_at: datetime | None = None
     completed_at: datetime | None = None
     cancelled_at: datetime | None = None
+    region: str | None = None  # delivery region (city), for region rules
 
     @property
     def paid_total(self) -> int:
@@ -129,6 +130,7 @@ class OrderSchema(Schema):
     currency = fields.String(required=True, validate=validate.Regexp(r"^[A-Z]{3}$"))
     channel = fields.String(required=True, validate=validate.Length(min=1, max=64))
     ref_code = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=64))
+    region = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=128))
     buyer = fields.Nested(BuyerSchema, required=True)
     lines = fields.List(
         fields.Nested(OrderLineSchema), required=True, validate=validate.Length(min=1, max=500)

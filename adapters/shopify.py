@@ -207,6 +207,7 @@ def _order(data: dict) -> dict:
         "currency": currency,
         "channel": _clip(as_text(data.get("source_name"), "source_name"), 64) or "web",
         "ref_code": _ref_code(data),
+        "region": _region(data),
         "buyer": _buyer(data),
         "lines": lines,
         "placed_at": iso(created),
@@ -215,6 +216,15 @@ def _order(data: dict) -> dict:
         "completed_at": iso(completed_at),
         "cancelled_at": iso(cancelled),
     }
+
+
+def _region(data: dict) -> str | None:
+    """The delivery city, for region rules; tolerant, since an address is never worth a 4xx."""
+    address = data.get("shipping_address")
+    city = address.get("city") if isinstance(address, dict) else None
+    if not isinstance(city, str):
+        return None
+    return _clip(city.strip(), 128) or None
 
 
 def _completed_at(data: dict, updated: datetime) -> datetime:

@@ -131,7 +131,7 @@ def apply_snapshot(session: Session, shop: Shop, snapshot: schema.Order) -> Orde
     order = lock_order(session, shop.id, snapshot.platform, snapshot.external_id, snapshot.currency)
     if order.status == S.CREATED:
         order.currency, order.channel, order.ref_code = snapshot.currency, snapshot.channel, snapshot.ref_code
-        order.placed_at = snapshot.placed_at
+        order.placed_at, order.region = snapshot.placed_at, snapshot.region
         buyer = snapshot.buyer
         order.buyer_ip, order.buyer_device = buyer.ip, buyer.device
         order.buyer_phone_hash, order.buyer_email_hash = buyer.phone_hash, buyer.email_hash

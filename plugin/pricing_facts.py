@@ -86,6 +86,7 @@ class LineFactsBuilder:
             currency=order.currency,
             order_time=self.local_time,
             buyer_is_new=self.buyer_is_new,
+            region=order.region or "",
             beneficiary_month_sales=sales,
             already_paid_this_order=paid_this_order,
             already_paid_this_month=earned,

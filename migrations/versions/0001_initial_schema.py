@@ -212,6 +212,7 @@ def upgrade():
     sa.Column('currency', sa.String(length=3), nullable=False),
     sa.Column('channel', sa.String(length=64), nullable=False),
     sa.Column('ref_code', sa.String(length=64), nullable=True),
+    sa.Column('region', sa.String(length=128), nullable=True),
     sa.Column('buyer_ip', sa.String(length=256), nullable=True),
     sa.Column('buyer_device', sa.String(length=256), nullable=True),
     sa.Column('buyer_phone_hash', sa.String(length=256), nullable=True),

@@ -29,6 +29,7 @@ class Order(Base):
     currency: Mapped[str] = mapped_column(String(3))
     channel: Mapped[str] = mapped_column(String(64), default="")
     ref_code: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    region: Mapped[str | None] = mapped_column(String(128), nullable=True)
     # What the platform told us about the buyer, kept for the risk checks (hashes, never raw).
     buyer_ip: Mapped[str | None] = mapped_column(String(256), nullable=True)
     buyer_device: Mapped[str | None] = mapped_column(String(256), nullable=True)

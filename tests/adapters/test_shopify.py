@@ -260,9 +260,17 @@ def test_normalize_orders_paid():
         placed_at=datetime(2026, 11, 11, 0, 5, 0, tzinfo=CST),
         updated_at=datetime(2026, 11, 11, 0, 5, 2, tzinfo=CST),
         paid_at=datetime(2026, 11, 11, 0, 5, 2, tzinfo=CST),
+        region="Hangzhou",
     )
     assert order.paid_total == 39800
     assert order.placed_at.utcoffset() == timedelta(hours=8)
+
+
+@pytest.mark.parametrize("address", [None, "Hangzhou", {"city": 7}, {"city": "   "}, {}])
+def test_region_is_read_tolerantly_from_the_shipping_address(address):
+    data = payload("orders_paid.json")
+    data["shipping_address"] = address
+    assert normalize(data).region is None
 
 
 def test_normalize_orders_fulfilled_is_completed():

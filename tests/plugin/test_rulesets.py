@@ -232,3 +232,35 @@ def test_simulate_rejects_a_bad_draft_and_unauthenticated_calls(client, shop, ma
     }
     assert client.post(url(shop, "/simulate"), json=body, headers=shop.auth).status_code == 422
     assert client.post(url(shop, "/simulate"), json=body, headers=make_shop().auth).status_code == 401
+
+
+def test_region_rule_reads_the_delivery_city(make_shop, send, database):
+    shop = make_shop()
+    hangzhou_bonus = copy.deepcopy(FISSION)
+    hangzhou_bonus["rules"].append(
+        {
+            "id": "hangzhou",
+            "priority": 5,
+            "mode": "stack",
+            "conditions": {
+                "all": [
+                    {"name": "tier", "operator": "equal_to", "value": 1},
+                    {"name": "region", "operator": "equal_to", "value": "Hangzhou"},
+                ]
+            },
+            "actions": [{"name": "add_bonus_rate", "params": {"percent": "2"}}],
+        }
+    )
+    with database.transaction() as session:
+        seed_chain(session, shop.id)
+        rulesets.publish(session, shop.id, hangzhou_bonus, actor="ops")
+    send(shop, "orders/paid", fixture_bytes("shopify", "orders_paid"))  # ships to Hangzhou
+    elsewhere = fixture_json("shopify", "second_order_paid")
+    elsewhere["shipping_address"]["city"] = "Suzhou"
+    send(shop, "orders/paid", elsewhere)
+    with database.transaction() as session:
+        tier1 = sorted(
+            (c.order_id, c.amount) for c in session.scalars(select(Commission).where(Commission.tier == 1))
+        )
+    # 10 % (8 + 2) of 29800 and 10000 in Hangzhou; 8 % of 14900 in Suzhou
+    assert [amount for _, amount in tier1] == [1000, 2980, 1192]
