@@ -8,6 +8,7 @@ only from what was really paid (refunds take back the same share of each commiss
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 from decimal import Decimal
 
@@ -34,26 +35,38 @@ def commissions_of(session: Session, order_id: int, *, lock: bool = False) -> li
     return list(session.scalars(query))
 
 
-def accrue(session: Session, shop: Shop, order: Order) -> list[Commission]:
-    """Create the pending commissions of a paid order (skipping any that exist already)."""
-    if order.buyer_member_id is None:
-        return []
-    binding = binding_of(session, order.buyer_member_id)
+def beneficiaries(session: Session, shop: Shop, order: Order) -> Iterator[tuple[int, int]]:
+    """``(tier, member_id)`` of the buyer's ancestors within the shop's depth (never above 3),
+    the buyer excluded: self-purchase earns nothing."""
+    binding = binding_of(session, order.buyer_member_id) if order.buyer_member_id else None
     if binding is None:
-        return []
-    rule_set = active_rules(session, shop)
-    existing = {(c.order_line_id, c.tier) for c in commissions_of(session, order.id)}
-    expense = ledger.shop_account(session, shop.id, AccountKind.COMMISSION_EXPENSE, order.currency)
-    facts = LineFactsBuilder(session, shop, order)
-    created = []
+        return
     for tier in range(1, min(shop.tier_depth, MAX_TIER_DEPTH) + 1):
         beneficiary_id = binding.ancestor(tier)
         if beneficiary_id is None:
-            break
-        distributor = is_earning(session, beneficiary_id)
-        if beneficiary_id == order.buyer_member_id or distributor is None:
-            continue  # self-purchase earns nothing; neither does a suspended distributor
-        paid_this_order = sum(c.amount for c in commissions_of(session, order.id) if c.tier == tier)
+            return
+        if beneficiary_id != order.buyer_member_id:
+            yield tier, beneficiary_id
+
+
+def accrue(session: Session, shop: Shop, order: Order) -> list[Commission]:
+    """Create the pending commissions of a paid order (skipping any that exist already)."""
+    earning = [
+        (tier, distributor)
+        for tier, member in beneficiaries(session, shop, order)
+        if (distributor := is_earning(session, member))
+    ]
+    if not earning:
+        return []  # no binding, or nobody above who may earn (suspended distributors earn nothing)
+    rule_set = active_rules(session, shop)
+    earlier = commissions_of(session, order.id)
+    existing = {(c.order_line_id, c.tier) for c in earlier}
+    expense = ledger.shop_account(session, shop.id, AccountKind.COMMISSION_EXPENSE, order.currency)
+    facts = LineFactsBuilder(session, shop, order)
+    created = []
+    for tier, distributor in earning:
+        beneficiary_id = distributor.member_id
+        paid_this_order = sum(c.amount for c in earlier if c.tier == tier)
         for line in order.lines:
             if (line.id, tier) in existing:
                 continue

@@ -16,13 +16,12 @@ from sqlalchemy import select
 
 import rules
 
-from .bindings import binding_of
-from .commissions import commissions_of
+from .commissions import beneficiaries, commissions_of
 from .db import Database
 from .models import Distributor, Order, Shop
 from .pricing_facts import PAID_STATES, LineFactsBuilder
 from .rulesets import check_draft
-from .shops import MAX_TIER_DEPTH, get_shop
+from .shops import get_shop
 
 
 def historical_lines(
@@ -55,17 +54,11 @@ def historical_lines(
 
 
 def _order_lines(session, shop: Shop, order: Order) -> Iterator[rules.HistoricalLine]:
-    binding = binding_of(session, order.buyer_member_id) if order.buyer_member_id else None
-    if binding is None:
-        return
     actual = {(c.order_line_id, c.tier): c.amount for c in commissions_of(session, order.id)}
     builder = LineFactsBuilder(session, shop, order)
-    for tier in range(1, min(shop.tier_depth, MAX_TIER_DEPTH) + 1):
-        beneficiary_id = binding.ancestor(tier)
-        if beneficiary_id is None:
-            break
+    for tier, beneficiary_id in beneficiaries(session, shop, order):
         distributor = session.get(Distributor, beneficiary_id)
-        if distributor is None or beneficiary_id == order.buyer_member_id:
+        if distributor is None:
             continue
         for line in order.lines:
             facts = builder.facts(line, tier, distributor, 0)
