@@ -26,7 +26,7 @@ from .bindings import bind, binding_of
 from .db import utcnow
 from .errors import BindingRefused
 from .members import member_for_identity
-from .models import Commission, Order, OrderLine, OrderStatus, Refund, RefundLine, Shop
+from .models import Order, OrderLine, OrderStatus, Refund, RefundLine, Shop
 
 S = OrderStatus
 TRANSITIONS: dict[OrderStatus, tuple[OrderStatus, ...]] = {
@@ -223,7 +223,3 @@ def _apply_refunds(session: Session, shop: Shop, order: Order) -> None:
         commissions.reverse_for_refunds(session, shop, order)
         if order.paid_total > 0 and order.refunded_total >= order.paid_total:
             _enter(session, shop, order, S.REFUNDED, None)
-
-
-def order_commissions(session: Session, order: Order) -> list[Commission]:
-    return commissions.commissions_of(session, order.id)

@@ -5,9 +5,9 @@ from __future__ import annotations
 from flask_smorest import Blueprint
 from sqlalchemy import select
 
+from ..commissions import commissions_of
 from ..errors import NotFound
 from ..models import Order
-from ..orders import order_commissions
 from . import schemas
 from .auth import SECURITY, shop_session
 
@@ -51,7 +51,7 @@ def get_order(shop_id, external_id):
                 },
                 "line": lines[row.order_line_id],
             }
-            for row in order_commissions(session, order)
+            for row in commissions_of(session, order.id)
         ]
         return {
             **{
