@@ -100,7 +100,10 @@ class Money:
             raise TypeError("Money * float is lossy; use a Decimal rate")
         if isinstance(factor, bool) or not isinstance(factor, (int, Decimal)):
             raise TypeError(f"cannot multiply Money by {type(factor).__name__}")
-        return Money(round_half_up(Decimal(self.minor) * factor), self.currency)
+        if isinstance(factor, Decimal) and not factor.is_finite():
+            raise ValueError(f"not a finite rate: {factor}")
+        numerator, denominator = factor.as_integer_ratio()
+        return Money(mul_div_half_up(self.minor, numerator, denominator), self.currency)
 
     __rmul__ = __mul__
 
@@ -117,6 +120,27 @@ def round_half_up(value: Decimal) -> int:
     if isinstance(value, float):
         raise TypeError("refusing a float")
     return int(Decimal(value).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+def mul_div_half_up(amount: int, numerator: int, denominator: int) -> int:
+    """``amount × numerator / denominator`` rounded half away from zero, computed exactly.
+
+    Integer arithmetic only: no Decimal context can cut the quotient short (28 digits would
+    make ``103 × 65 / 1030`` = 6.4999… round to 6 instead of 7).
+
+    Raises:
+        ValueError: ``denominator`` is not positive.
+    """
+    amount = _require_int(amount, "amount")
+    numerator = _require_int(numerator, "numerator")
+    denominator = _require_int(denominator, "denominator")
+    if denominator <= 0:
+        raise ValueError("denominator must be positive")
+    product = amount * numerator
+    quotient, remainder = divmod(abs(product), denominator)
+    if 2 * remainder >= denominator:
+        quotient += 1
+    return -quotient if product < 0 else quotient
 
 
 def split_largest_remainder(total: int, weights) -> list[int]:

@@ -10,13 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import datetime, timedelta
-from decimal import Decimal
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import rules
-from adapters.money import round_half_up
+from adapters.money import mul_div_half_up
 
 from . import audit, ledger
 from .bindings import binding_of
@@ -127,9 +126,10 @@ def settle_after(shop: Shop, order: Order) -> datetime | None:
 def reverse_for_refunds(session: Session, shop: Shop, order: Order) -> int:
     """Take back from each commission the share of its line that has been refunded.
 
-    The cumulative reversal of a commission is ``round_half_up(amount * refunded / paid)``, so
-    several partial refunds add up to exactly the whole commission when the whole line is
-    refunded. Returns the total reversed by this call.
+    The cumulative reversal of a commission is ``round_half_up(amount × refunded / paid)``,
+    computed exactly on integers (``mul_div_half_up``), so several partial refunds add up to
+    exactly the whole commission when the whole line is refunded. Returns the total reversed
+    by this call.
     """
     lines = {line.id: line for line in order.lines}
     total = 0
@@ -137,8 +137,8 @@ def reverse_for_refunds(session: Session, shop: Shop, order: Order) -> int:
         line = lines[commission.order_line_id]
         if commission.status not in OPEN or line.paid_amount == 0:
             continue
-        share = Decimal(min(line.refunded_amount, line.paid_amount)) / Decimal(line.paid_amount)
-        target = min(commission.amount, round_half_up(Decimal(commission.amount) * share))
+        refunded = min(line.refunded_amount, line.paid_amount)
+        target = mul_div_half_up(commission.amount, refunded, line.paid_amount)
         delta = target - commission.reversed
         if delta <= 0:
             continue

@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from adapters.money import Money, exponent, round_half_up, split_largest_remainder
+from adapters.money import Money, exponent, mul_div_half_up, round_half_up, split_largest_remainder
 
 
 def test_parse_decimal_strings_to_minor_units():
@@ -131,3 +131,33 @@ def test_split_property(total, weights):
         assert abs(Fraction(part) - Fraction(total * weight, whole)) < 1
         if weight == 0:
             assert part == 0
+
+
+def test_mul_div_half_up_is_exact_where_decimal_division_is_not():
+    # 103 x 65 / 1030 is exactly 6.5; Decimal(65) / Decimal(1030) * 103 gives 6.4999... -> 6
+    assert mul_div_half_up(103, 65, 1030) == 7
+    assert mul_div_half_up(-103, 65, 1030) == -7
+    assert mul_div_half_up(10, 1, 4) == 3 and mul_div_half_up(10, 1, 3) == 3
+    with pytest.raises(ValueError):
+        mul_div_half_up(1, 1, 0)
+    with pytest.raises(TypeError):
+        mul_div_half_up(1.0, 1, 2)
+
+
+@given(
+    amount=st.integers(min_value=-(10**15), max_value=10**15),
+    numerator=st.integers(min_value=0, max_value=10**15),
+    denominator=st.integers(min_value=1, max_value=10**15),
+)
+def test_mul_div_half_up_matches_fraction_rounding(amount, numerator, denominator):
+    exact = Fraction(amount * numerator, denominator)
+    magnitude = abs(exact)
+    expected = int(magnitude) + (1 if magnitude - int(magnitude) >= Fraction(1, 2) else 0)
+    assert mul_div_half_up(amount, numerator, denominator) == (expected if exact >= 0 else -expected)
+
+
+def test_money_times_a_long_decimal_rate_is_exact():
+    # 3 x 0.16666...6333 = 0.49999...99 (just under a half): a 28-digit product rounds it up to 0.5 -> 1
+    rate = Decimal("0.1666666666666666666666666666666333")
+    assert Money(3, "CNY") * rate == Money(0, "CNY")
+    assert Money(3, "CNY") * Decimal("0.5") == Money(2, "CNY")

@@ -14,6 +14,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
+from fractions import Fraction
 
 from hypothesis import strategies as st
 from sqlalchemy import func, select
@@ -255,8 +256,8 @@ class Scenario:
                     if amount <= 0:
                         continue
                     taken = min(refunded.get(line.external_id, 0), line.paid)
-                    share = Decimal(taken) / Decimal(line.paid)
-                    reversed_ = min(amount, round_half_up(Decimal(amount) * share))
+                    exact = Fraction(amount * taken, line.paid)  # exact, never a 28-digit quotient
+                    reversed_ = int(exact) + (1 if exact - int(exact) >= Fraction(1, 2) else 0)
                     expected[(order.external_id, line.external_id, tier)] = (index, amount, reversed_)
         return expected
 
