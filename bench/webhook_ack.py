@@ -59,8 +59,15 @@ class Server:
     def __init__(self, name: str, argv: list[str], env: dict[str, str], workdir: Path):
         self.name, self.log = name, workdir / f"{name}.log"
         with open(self.log, "wb") as log:
-            self.proc = subprocess.Popen(argv, env=env, cwd=workdir, stdin=subprocess.DEVNULL, stdout=log,
-                                         stderr=subprocess.STDOUT, start_new_session=True)
+            self.proc = subprocess.Popen(
+                argv,
+                env=env,
+                cwd=workdir,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
 
     def wait_ready(self, url: str, timeout: float = 30) -> None:
         deadline = time.monotonic() + timeout
@@ -85,8 +92,9 @@ class Server:
 
 
 def fenxiao(*args: str, env: dict[str, str], workdir: Path) -> str:
-    result = subprocess.run([FENXIAO, *args], env=env, cwd=workdir, capture_output=True, text=True,
-                            timeout=120)
+    result = subprocess.run(
+        [FENXIAO, *args], env=env, cwd=workdir, capture_output=True, text=True, timeout=120
+    )
     if result.returncode != 0:
         raise SystemExit(f"fenxiao {' '.join(args)} failed:\n{result.stderr}")
     return result.stdout
@@ -198,17 +206,25 @@ def loopback_only(url: str | None, what: str) -> None:
 
 
 def table(results: list[Result]) -> str:
-    rows = [f"{'target':<8} | {'requests':>8} | {'accepted/s':>10} | {'p50 ms':>7} | {'p99 ms':>7}"
-            f" | {'errors':>6}"]
+    rows = [
+        f"{'target':<8} | {'requests':>8} | {'accepted/s':>10} | {'p50 ms':>7} | {'p99 ms':>7}"
+        f" | {'errors':>6}"
+    ]
     rows.append("-" * len(rows[0]))
     for r in results:
-        rows.append(f"{r.target:<8} | {r.requests:>8} | {r.accepted_per_second:>10.1f}"
-                    f" | {r.percentile(50):>7.1f} | {r.percentile(99):>7.1f} | {r.errors:>6}")
+        rows.append(
+            f"{r.target:<8} | {r.requests:>8} | {r.accepted_per_second:>10.1f}"
+            f" | {r.percentile(50):>7.1f} | {r.percentile(99):>7.1f} | {r.errors:>6}"
+        )
     bare, ours = results
-    ratios = (ours.accepted_per_second / bare.accepted_per_second, ours.percentile(50) / bare.percentile(50),
-              ours.percentile(99) / bare.percentile(99))
-    rows.append(f"{'fx/bare':<8} | {'':>8} | {ratios[0]:>9.2f}x | {ratios[1]:>6.2f}x | {ratios[2]:>6.2f}x"
-                f" | {'':>6}")
+    ratios = (
+        ours.accepted_per_second / bare.accepted_per_second,
+        ours.percentile(50) / bare.percentile(50),
+        ours.percentile(99) / bare.percentile(99),
+    )
+    rows.append(
+        f"{'fx/bare':<8} | {'':>8} | {ratios[0]:>9.2f}x | {ratios[1]:>6.2f}x | {ratios[2]:>6.2f}x | {'':>6}"
+    )
     return "\n".join(rows)
 
 
@@ -236,11 +252,19 @@ def parse_args() -> argparse.Namespace:
 def seed_inviter(base_url: str, shop: dict) -> None:
     """The distributor who owns the sample order's ref code, so every order earns a commission."""
     auth, prefix = {"X-Api-Key": shop["api_key"]}, f"{base_url}/api/v1/shops/{shop['shop_id']}"
-    member = requests.post(f"{prefix}/members", headers=auth, timeout=10,
-                           json={"platform": "shopify", "external_id": "bench-inviter"})
+    member = requests.post(
+        f"{prefix}/members",
+        headers=auth,
+        timeout=10,
+        json={"platform": "shopify", "external_id": "bench-inviter"},
+    )
     member.raise_for_status()
-    distributor = requests.post(f"{prefix}/distributors", headers=auth, timeout=10,
-                                json={"member_id": member.json()["member_id"], "invite_code": INVITE_CODE})
+    distributor = requests.post(
+        f"{prefix}/distributors",
+        headers=auth,
+        timeout=10,
+        json={"member_id": member.json()["member_id"], "invite_code": INVITE_CODE},
+    )
     distributor.raise_for_status()
 
 
@@ -256,8 +280,20 @@ def main() -> None:
     try:
         fenxiao("db", "upgrade", env=env, workdir=workdir)
         secret = secrets.token_urlsafe(24)
-        shop = json.loads(fenxiao("shop", "add", "--platform", "shopify", "--name", "Bench shop",
-                                  "--webhook-secret", secret, env=env, workdir=workdir))
+        shop = json.loads(
+            fenxiao(
+                "shop",
+                "add",
+                "--platform",
+                "shopify",
+                "--name",
+                "Bench shop",
+                "--webhook-secret",
+                secret,
+                env=env,
+                workdir=workdir,
+            )
+        )
         ports = {"bare": free_port(), "fenxiao": free_port()}
         base = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
         commands = {"fenxiao": [FENXIAO, "serve"], "bare": [sys.executable, str(HERE / "bare_app.py")]}
@@ -275,23 +311,29 @@ def main() -> None:
             deliveries = [orders_paid(i, secret) for i in range(args.warmup + args.requests)]
             url = f"{base[target]}/webhooks/shopify/{shop['shop_id']}"
             if args.warmup:
-                warmup_errors = post_all(target, url, deliveries[:args.warmup], args.concurrency).errors
-            results.append(post_all(target, url, deliveries[args.warmup:], args.concurrency))
+                warmup_errors = post_all(target, url, deliveries[: args.warmup], args.concurrency).errors
+            results.append(post_all(target, url, deliveries[args.warmup :], args.concurrency))
         ours = results[1]
         expected = args.warmup + args.requests - warmup_errors - ours.errors
         counts, done_at = wait_processed(database_url, shop["shop_id"], expected, args.drain_timeout)
 
         mode = "PostgreSQL + RQ worker processes" if args.redis else "embedded SQLite + in-process job thread"
-        print(f"fenxiao webhook acknowledgement: {mode}; waitress threads {args.threads}, "
-              f"{args.concurrency} client threads, {os.cpu_count()} CPUs, loopback")
+        print(
+            f"fenxiao webhook acknowledgement: {mode}; waitress threads {args.threads}, "
+            f"{args.concurrency} client threads, {os.cpu_count()} CPUs, loopback"
+        )
         print(table(results))
         print(f"inbox after the burst: {dict(sorted(counts.items()))}")
         if done(counts) >= expected:
-            print(f"processing: all {expected} accepted events processed, the last "
-                  f"{done_at - ours.finished:.2f} s after the last acknowledgement (goal: within 1 s)")
+            print(
+                f"processing: all {expected} accepted events processed, the last "
+                f"{done_at - ours.finished:.2f} s after the last acknowledgement (goal: within 1 s)"
+            )
         else:
-            print(f"processing: only {done(counts)}/{expected} accepted events processed when the wait gave "
-                  f"up, {done_at - ours.finished:.0f} s after the last acknowledgement (goal: within 1 s)")
+            print(
+                f"processing: only {done(counts)}/{expected} accepted events processed when the wait gave "
+                f"up, {done_at - ours.finished:.0f} s after the last acknowledgement (goal: within 1 s)"
+            )
     finally:
         for server in reversed(started):
             server.stop()
