@@ -18,7 +18,7 @@ from marshmallow import Schema, ValidationError
 
 from .errors import PayloadError
 from .money import Money
-from .schema import first_error
+from .schema import MAX_MINOR, first_error
 
 # A platform's decimal amount string: ASCII digits, optional fraction, no sign or exponent.
 _AMOUNT = re.compile(r"[0-9]{1,18}(?:\.[0-9]{1,12})?")
@@ -123,9 +123,19 @@ def as_amount(value: Any, currency: str, path: str) -> int:
     if not (isinstance(value, str) and _AMOUNT.fullmatch(value.strip())):
         raise PayloadError(f"{path} must be a non-negative decimal string", path)
     try:
-        return Money.parse(value, currency).minor
+        minor = Money.parse(value, currency).minor
     except (ValueError, TypeError) as exc:
         raise PayloadError(f"{path}: {exc}", path)
+    if minor > MAX_MINOR:
+        raise PayloadError(f"{path} is larger than fenxiao accepts ({MAX_MINOR} minor units)", path)
+    return minor
+
+
+def as_signed_amount(value: Any, currency: str, path: str) -> int:
+    """Like :func:`as_amount`, for the few fields a platform writes with a sign (``"-8.00"``)."""
+    if isinstance(value, str) and value.strip().startswith("-"):
+        return -as_amount(value.strip()[1:], currency, path)
+    return as_amount(value, currency, path)
 
 
 def as_timestamp(value: Any, path: str) -> datetime | None:

@@ -13,6 +13,11 @@ from datetime import datetime
 from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
 ORDER_STATUSES = ("created", "paid", "completed", "cancelled")
+#: The largest amount (minor units) one line, refund or order may carry: ¥10 trillion. Sums of
+#: 500 lines stay far inside a signed 64-bit column, so nothing accepted here can overflow later.
+MAX_MINOR = 10**15
+#: The largest quantity a line may carry (a 32-bit integer column).
+MAX_QUANTITY = 2**31 - 1
 
 
 @dataclass(frozen=True)
@@ -54,6 +59,7 @@ class Order:
     completed_at: datetime | None = None
     cancelled_at: datetime | None = None
     region: str | None = None  # delivery region (city), for region rules
+    test: bool = False  # the platform marked it as a test order: it earns nothing
 
     @property
     def paid_total(self) -> int:
@@ -69,7 +75,13 @@ class RefundLine:
 
 @dataclass(frozen=True)
 class Refund:
-    """Money returned to the buyer for some lines of one order."""
+    """Merchandise money returned to the buyer on one order.
+
+    ``lines`` carry what was returned for named lines; ``order_amount`` is what the platform
+    returned without naming lines (an amount-only refund), which fenxiao spreads over the
+    order's lines in proportion to what each line paid. Shipping, tax and fees are not here:
+    they carry no commission, so returning them takes none back.
+    """
 
     platform: str
     external_id: str
@@ -77,13 +89,14 @@ class Refund:
     currency: str
     lines: tuple[RefundLine, ...]
     created_at: datetime
+    order_amount: int = 0
 
     @property
     def total(self) -> int:
-        return sum(line.amount for line in self.lines)
+        return sum(line.amount for line in self.lines) + self.order_amount
 
 
-_minor = fields.Integer(required=True, strict=True, validate=validate.Range(min=0))
+_minor = fields.Integer(required=True, strict=True, validate=validate.Range(min=0, max=MAX_MINOR))
 _text = fields.String(required=True, validate=validate.Length(min=1, max=128))
 _optional_text = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=256))
 
@@ -105,7 +118,7 @@ class OrderLineSchema(Schema):
     product_id = _text
     sku = _optional_text
     category = _optional_text
-    quantity = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
+    quantity = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=MAX_QUANTITY))
     unit_price = _minor
     discount = _minor
     paid_amount = _minor
@@ -113,6 +126,8 @@ class OrderLineSchema(Schema):
     @validates_schema
     def check_amounts(self, data, **kwargs):
         gross = data["unit_price"] * data["quantity"]
+        if gross > MAX_MINOR:
+            raise ValidationError(f"unit_price * quantity exceeds {MAX_MINOR} minor units", "quantity")
         if data["discount"] > gross:
             raise ValidationError("discount exceeds the line's gross amount", "discount")
         if data["paid_amount"] != gross - data["discount"]:
@@ -140,6 +155,7 @@ class OrderSchema(Schema):
     paid_at = fields.AwareDateTime(load_default=None, allow_none=True)
     completed_at = fields.AwareDateTime(load_default=None, allow_none=True)
     cancelled_at = fields.AwareDateTime(load_default=None, allow_none=True)
+    test = fields.Boolean(load_default=False)
 
     @validates_schema
     def check_lines_unique(self, data, **kwargs):
@@ -154,7 +170,7 @@ class OrderSchema(Schema):
 
 class RefundLineSchema(Schema):
     line_external_id = _text
-    quantity = fields.Integer(required=True, strict=True, validate=validate.Range(min=0))
+    quantity = fields.Integer(required=True, strict=True, validate=validate.Range(min=0, max=MAX_QUANTITY))
     amount = _minor
 
     @post_load
@@ -168,6 +184,7 @@ class RefundSchema(Schema):
     order_external_id = _text
     currency = fields.String(required=True, validate=validate.Regexp(r"^[A-Z]{3}$"))
     lines = fields.List(fields.Nested(RefundLineSchema), required=True, validate=validate.Length(max=500))
+    order_amount = fields.Integer(load_default=0, strict=True, validate=validate.Range(min=0, max=MAX_MINOR))
     created_at = fields.AwareDateTime(required=True)
 
     @post_load

@@ -13,7 +13,15 @@ What it relies on ([V] verified from Shopify's docs or SDK, [S] second-hand; see
   (duplicates happen, order of delivery is not guaranteed: ``updated_at`` orders them).
 - [V] Money is a decimal string in the shop currency (``currency``, ``price``,
   ``discount_allocations[].amount``, ``total_discount``). ``refund_line_items[].subtotal`` is a
-  JSON number and is never read: ``subtotal_set.shop_money.amount`` is. IDs are integers.
+  JSON number and is never read: ``subtotal_set.shop_money.amount`` is. IDs are integers. Every
+  money field an order carries (``ORDER_MONEY_FIELDS``) must be an amount, read or not.
+- [V] ``test`` marks a test order (fenxiao records it as ignored).
+- [V] A refund is transactions (the money returned: ``kind`` refund, ``status``, ``amount``,
+  ``currency``) plus ``refund_line_items`` (the lines, ``subtotal_set`` without tax); refunded
+  shipping is in ``refund_shipping_lines`` since API 2024-10 and in ``order_adjustments`` of kind
+  ``shipping_refund`` (a negative ``amount``) before; ``refund_discrepancy`` adjustments record a
+  refund for less than calculated, which the transactions already show (see ``_refund``).
+  https://shopify.dev/docs/api/admin-rest/2024-10/resources/refund
 - ``orders/edited`` carries an ``order_edit`` (what changed), not an order, and Shopify also
   sends ``orders/updated`` with the full order, so it is ignored (see the changelog entry
   https://shopify.dev/changelog/new-order-edited-webhook-and-order-editing-api-capabilities).
@@ -37,6 +45,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from .base import KIND_IGNORED, KIND_ORDER, KIND_REFUND, Delivery
 from .errors import PayloadError, SignatureError
+from .money import split_largest_remainder
 from .payload import (
     as_amount,
     as_currency,
@@ -44,6 +53,7 @@ from .payload import (
     as_id,
     as_int,
     as_list,
+    as_signed_amount,
     as_text,
     as_timestamp,
     child,
@@ -54,7 +64,7 @@ from .payload import (
     parse_object,
     sha256_hex,
 )
-from .schema import Order, OrderSchema, Refund, RefundSchema
+from .schema import MAX_MINOR, MAX_QUANTITY, Order, OrderSchema, Refund, RefundSchema
 from .signing import sign_shopify
 
 HMAC_HEADER = "X-Shopify-Hmac-Sha256"
@@ -80,6 +90,29 @@ TOPIC_KINDS = {
 }
 
 _PAID_STATES = ("paid", "partially_refunded", "refunded")
+_RETURNED_STATES = ("success", "pending")
+# Money fields an order or line may carry; each must be an amount when present (see
+# ``_check_money_fields``), including the ones fenxiao does not read today.
+ORDER_MONEY_FIELDS = (
+    "total_price",
+    "subtotal_price",
+    "total_line_items_price",
+    "total_discounts",
+    "total_tax",
+    "total_outstanding",
+    "total_tip_received",
+    "current_total_price",
+    "current_subtotal_price",
+    "current_total_discounts",
+    "current_total_tax",
+    "total_price_set",
+    "subtotal_price_set",
+    "total_discounts_set",
+    "total_tax_set",
+    "total_shipping_price_set",
+    "current_total_price_set",
+)
+LINE_MONEY_FIELDS = ("total_discount", "price_set", "total_discount_set")
 _FAILED_FULFILLMENTS = ("cancelled", "error", "failure")
 _MAX_EVENT_KEY = 128
 _MAX_TOPIC = 100
@@ -200,6 +233,7 @@ def _order(data: dict) -> dict:
     lines = [
         _line(item, currency, join("line_items", i)) for i, item in enumerate(_items(data, "line_items"))
     ]
+    _check_money_fields(data, ORDER_MONEY_FIELDS, currency)
     return {
         "platform": ShopifyAdapter.identifier,
         "external_id": external_id,
@@ -215,7 +249,35 @@ def _order(data: dict) -> dict:
         "paid_at": iso(paid_at),
         "completed_at": iso(completed_at),
         "cancelled_at": iso(cancelled),
+        "test": _flag(data.get("test"), "test"),
     }
+
+
+def _flag(value, path: str) -> bool:
+    if value is None:
+        return False
+    if not isinstance(value, bool):
+        raise PayloadError(f"{path} must be true or false", path)
+    return value
+
+
+def _check_money_fields(node: dict, names: tuple[str, ...], currency: str, path: str = "") -> None:
+    """Every money field the order carries must be an amount, read or not (``"abc"`` is refused)."""
+    for name in names:
+        value = node.get(name)
+        if value is None:
+            continue
+        at = join(path, name)
+        if name.endswith("_set"):
+            for bag in ("shop_money", "presentment_money"):
+                bag_path = join(at, bag)
+                money = as_dict(as_dict(value, at).get(bag) or {}, bag_path)
+                code = money.get("currency_code")
+                money_currency = as_currency(code, join(bag_path, "currency_code")) if code else currency
+                if money.get("amount") is not None:
+                    as_amount(money["amount"], money_currency, join(bag_path, "amount"))
+        else:
+            as_amount(value, currency, at)
 
 
 def _region(data: dict) -> str | None:
@@ -248,9 +310,13 @@ def _line(item, currency: str, path: str) -> dict:
     external_id = as_id(child(item, "id", path), join(path, "id"))
     product_key = next((k for k in ("product_id", "variant_id") if item.get(k) is not None), "id")
     quantity = as_int(child(item, "quantity", path), join(path, "quantity"))
-    if quantity < 1:
-        raise PayloadError(f"{join(path, 'quantity')} must be at least 1", join(path, "quantity"))
+    if not 1 <= quantity <= MAX_QUANTITY:
+        raise PayloadError(f"{join(path, 'quantity')} must be 1..{MAX_QUANTITY}", join(path, "quantity"))
     unit_price = as_amount(child(item, "price", path), currency, join(path, "price"))
+    if unit_price * quantity > MAX_MINOR:
+        at = join(path, "price")
+        raise PayloadError(f"{at} × quantity is larger than fenxiao accepts", at)
+    _check_money_fields(item, LINE_MONEY_FIELDS, currency, path)
     discount, discount_path = _discount(item, currency, path)
     if discount > unit_price * quantity:
         raise PayloadError(f"{discount_path} exceeds the line's gross amount", discount_path)
@@ -339,19 +405,45 @@ def _buyer(data: dict) -> dict:
 
 
 def _refund(data: dict) -> dict:
+    """A ``refunds/create`` payload: the lines it names and the merchandise money it returned.
+
+    The money returned is the refund's transactions (kind ``refund``, status ``success`` or
+    ``pending``: a pending refund is promised, and Shopify sends no second webhook when it
+    settles); what went back for shipping (``refund_shipping_lines``, or ``order_adjustments`` of
+    kind ``shipping_refund`` before API 2024-10) is not merchandise and takes nothing back. When
+    that is less than the refunded lines' subtotal (the merchant refunded less than calculated),
+    the lines' amounts are scaled down to it, largest remainder first; anything above it is tax or
+    fees, not merchandise. A refund naming no lines returns ``order_amount``, which fenxiao spreads
+    over the order's lines. Without usable transactions (none, or only in another currency) the
+    lines' subtotals are taken as they are.
+    """
     external_id = as_id(child(data, "id"), "id")
     order_external_id = as_id(child(data, "order_id"), "order_id")
-    items = _items(data, "refund_line_items")
+    raw_items = data.get("refund_line_items")
+    items = as_list(raw_items, "refund_line_items") if raw_items is not None else []
     currency = _refund_currency(data, items)
     created = as_timestamp(data.get("processed_at"), "processed_at") or as_timestamp(
         child(data, "created_at"), "created_at"
     )
+    lines = [_refund_line(item, currency, join("refund_line_items", i)) for i, item in enumerate(items)]
+    lines_total = sum(line["amount"] for line in lines)
+    shipping = _shipping_returned(data, currency)
+    money = _money_returned(data, currency)
+    order_amount = 0
+    if money is not None:
+        merchandise = max(money - shipping, 0)
+        if not lines:
+            order_amount = merchandise
+        elif merchandise < lines_total:
+            parts = split_largest_remainder(merchandise, [line["amount"] for line in lines])
+            lines = [{**line, "amount": part} for line, part in zip(lines, parts, strict=True)]
     return {
         "platform": ShopifyAdapter.identifier,
         "external_id": external_id,
         "order_external_id": order_external_id,
         "currency": currency,
-        "lines": [_refund_line(item, currency, join("refund_line_items", i)) for i, item in enumerate(items)],
+        "lines": lines,
+        "order_amount": order_amount,
         "created_at": iso(created),
     }
 
@@ -366,6 +458,7 @@ def _dig(node, *keys):
 
 
 def _refund_currency(data: dict, items: list) -> str:
+    """The shop currency of a refund: from its lines' shop money, else its first transaction."""
     path = "refund_line_items.0.subtotal_set.shop_money.currency_code"
     code = _dig(items, 0, "subtotal_set", "shop_money", "currency_code")
     if code is not None:
@@ -373,23 +466,75 @@ def _refund_currency(data: dict, items: list) -> str:
     code = _dig(data, "transactions", 0, "currency")
     if code is not None:
         return as_currency(code, "transactions.0.currency")
-    raise PayloadError("the refund's currency is unknown", path)
+    raise PayloadError("the refund's currency is unknown (no lines and no transactions)", "transactions")
+
+
+def _money_returned(data: dict, currency: str) -> int | None:
+    """What the refund's transactions gave back in ``currency``.
+
+    None when they cannot tell: no ``transactions`` at all, or refund transactions only in
+    another (presentment) currency. An empty list means no money moved (a restock-only refund).
+    """
+    raw = data.get("transactions")
+    if raw is None:
+        return None
+    total, refunds, comparable = 0, 0, 0
+    for i, transaction in enumerate(as_list(raw, "transactions")):
+        path = join("transactions", i)
+        transaction = as_dict(transaction, path)
+        if as_text(transaction.get("kind"), join(path, "kind")) != "refund":
+            continue
+        refunds += 1
+        code = transaction.get("currency")
+        if code is not None and as_currency(code, join(path, "currency")) != currency:
+            continue  # a presentment-currency amount: not comparable with the lines
+        comparable += 1
+        amount = as_amount(child(transaction, "amount", path), currency, join(path, "amount"))
+        if as_text(transaction.get("status"), join(path, "status")) in _RETURNED_STATES:
+            total += amount
+    return None if refunds and not comparable else total
+
+
+def _shipping_returned(data: dict, currency: str) -> int:
+    total = 0
+    raw = data.get("refund_shipping_lines")
+    for i, line in enumerate(as_list(raw, "refund_shipping_lines") if raw is not None else ()):
+        path = join("refund_shipping_lines", i)
+        line = as_dict(line, path)
+        for key in ("subtotal_amount_set", "tax_amount_set"):
+            money = line.get(key)
+            if money is not None:
+                total += _shop_money(money, currency, join(path, key))
+    raw = data.get("order_adjustments")
+    for i, adjustment in enumerate(as_list(raw, "order_adjustments") if raw is not None else ()):
+        path = join("order_adjustments", i)
+        adjustment = as_dict(adjustment, path)
+        if as_text(adjustment.get("kind"), join(path, "kind")) != "shipping_refund":
+            continue
+        for key in ("amount", "tax_amount"):
+            if adjustment.get(key) is not None:
+                total += abs(as_signed_amount(adjustment[key], currency, join(path, key)))
+    return total
+
+
+def _shop_money(money_set, currency: str, path: str) -> int:
+    """The ``shop_money.amount`` of a Shopify MoneyBag (``*_set``), in the refund's currency."""
+    money_path = join(path, "shop_money")
+    shop_money = as_dict(child(as_dict(money_set, path), "shop_money", path), money_path)
+    code = shop_money.get("currency_code")
+    if code is not None and as_currency(code, join(money_path, "currency_code")) != currency:
+        raise PayloadError("refund amounts in different currencies", join(money_path, "currency_code"))
+    return as_amount(child(shop_money, "amount", money_path), currency, join(money_path, "amount"))
 
 
 def _refund_line(item, currency: str, path: str) -> dict:
     item = as_dict(item, path)
     line_external_id = as_id(child(item, "line_item_id", path), join(path, "line_item_id"))
     quantity = as_int(child(item, "quantity", path), join(path, "quantity"))
-    if quantity < 0:
-        raise PayloadError(f"{join(path, 'quantity')} must not be negative", join(path, "quantity"))
-    subtotal = as_dict(child(item, "subtotal_set", path), join(path, "subtotal_set"))
-    money_path = join(path, "subtotal_set.shop_money")
-    shop_money = as_dict(child(subtotal, "shop_money", join(path, "subtotal_set")), money_path)
-    code = shop_money.get("currency_code")
-    if code is not None and as_currency(code, join(money_path, "currency_code")) != currency:
-        raise PayloadError("refund lines in different currencies", join(money_path, "currency_code"))
+    if not 0 <= quantity <= MAX_QUANTITY:
+        raise PayloadError(f"{join(path, 'quantity')} must be 0..{MAX_QUANTITY}", join(path, "quantity"))
     return {
         "line_external_id": line_external_id,
         "quantity": quantity,
-        "amount": as_amount(child(shop_money, "amount", money_path), currency, join(money_path, "amount")),
+        "amount": _shop_money(child(item, "subtotal_set", path), currency, join(path, "subtotal_set")),
     }

@@ -4,8 +4,9 @@ and the admin together. The only module (with the CLI) that imports webhooks/ an
 from __future__ import annotations
 
 import logging
+import time
 
-from flask import Flask, jsonify
+from flask import Flask, g, jsonify, request
 from flask_smorest import Api
 from sqlalchemy import text
 from werkzeug.exceptions import HTTPException
@@ -15,8 +16,10 @@ import webhooks
 from . import jobs, runtime
 from .api import members as members_api
 from .api import orders as orders_api
+from .api import require_json_body
 from .api import rules as rules_api
-from .api.auth import SECURITY_SCHEME
+from .api.auth import SECURITY_SCHEMES
+from .api.converters import CONVERTERS, IdConverter
 from .config import Config
 from .errors import FenxiaoError
 
@@ -42,12 +45,18 @@ def create_app(config: Config | None = None) -> Flask:
         OPENAPI_JSON_PATH="openapi.json",
     )
     app.extensions["fenxiao"] = rt
+    app.url_map.converters.update(CONVERTERS)
     app.register_blueprint(webhooks.blueprint)
-    api = Api(app, spec_kwargs={"components": {"securitySchemes": {"ApiKey": SECURITY_SCHEME}}})
+    api = Api(app, spec_kwargs={"components": {"securitySchemes": SECURITY_SCHEMES}})
+    api.register_converter(
+        IdConverter, lambda c: {"type": "integer", "format": "int64", "minimum": 1, "maximum": c.max}
+    )
     api.register_blueprint(members_api.blueprint)
     api.register_blueprint(orders_api.blueprint)
     api.register_blueprint(rules_api.blueprint)
     _register_errors(app)
+    _log_requests(app)
+    app.before_request(require_json_body)
     app.add_url_rule("/healthz", "healthz", _healthz)
     if config.jobs == "thread" and not config.testing:
         for func, _queue, seconds in jobs.SWEEPS:
@@ -72,6 +81,22 @@ def _healthz():
     return jsonify({"status": "ok" if healthy else "degraded", **checks}), 200 if healthy else 503
 
 
+def _log_requests(app: Flask) -> None:
+    """One line per request: method, path, status and milliseconds (logger ``fenxiao.http``)."""
+    http_log = logging.getLogger("fenxiao.http")
+
+    @app.before_request
+    def start_clock():
+        g.fenxiao_started = time.perf_counter()
+
+    @app.after_request
+    def log_request(response):
+        started = g.get("fenxiao_started")
+        elapsed = (time.perf_counter() - started) * 1000 if started is not None else 0.0
+        http_log.info("%s %s %s %.1f ms", request.method, request.path, response.status_code, elapsed)
+        return response
+
+
 def _register_errors(app: Flask) -> None:
     @app.errorhandler(FenxiaoError)
     def domain_error(err: FenxiaoError):
@@ -79,10 +104,10 @@ def _register_errors(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def http_error(err: HTTPException):
-        body = {"code": (err.name or "error").lower().replace(" ", "_"), "message": err.description}
         messages = getattr(err, "data", {}).get("messages") if hasattr(err, "data") else None
         if messages:
-            body["fields"] = messages
+            return jsonify({"error": validation_error(messages)}), err.code
+        body = {"code": (err.name or "error").lower().replace(" ", "_"), "message": err.description}
         return jsonify({"error": body}), err.code
 
     @app.errorhandler(Exception)
@@ -91,3 +116,33 @@ def _register_errors(app: Flask) -> None:
         return jsonify(
             {"error": {"code": "internal_error", "message": "unexpected error; it was logged"}}
         ), 500
+
+
+def validation_error(messages: dict) -> dict:
+    """The README's error shape for a request that failed its schema.
+
+    ``field`` and ``message`` name the first problem; ``fields`` maps every dotted field path
+    (``json.member_id``, ``query.before_id``) to its messages.
+    """
+    fields: dict[str, list[str]] = {}
+
+    def walk(node, path):
+        if isinstance(node, dict):
+            for key, value in node.items():
+                walk(value, [*path, str(key)])
+        elif isinstance(node, list) and node and all(isinstance(item, str) for item in node):
+            fields[".".join(path)] = list(node)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item, path)
+        else:
+            fields[".".join(path)] = [str(node)]
+
+    walk(messages, [])
+    first, first_messages = next(iter(fields.items()), ("_request", ["invalid request"]))
+    return {
+        "code": "invalid_request",
+        "message": f"{first}: {first_messages[0]}",
+        "field": first,
+        "fields": fields,
+    }

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import UTC, datetime
 
 import click
 
 import migrations
 
-from . import inbox, jobs, runtime, settlement, shops
+from . import inbox, jobs, members, runtime, settlement, shops
+from .cli_support import ISO_TIME, CommandGroup, check_port_free, shop_summary
 from .config import Config
 from .db import utcnow
 
@@ -23,7 +23,16 @@ def _database_url() -> str:
     return runtime.normalize_database_url(_config().database_url)
 
 
-@click.group()
+def _database():
+    return runtime.configure(_config(jobs="inline")).database
+
+
+def log_serving() -> None:
+    """Long-running processes log one line per request and per processed event (INFO)."""
+    logging.getLogger().setLevel(min(logging.getLogger().level, logging.INFO))
+
+
+@click.group(cls=CommandGroup)
 @click.option("-v", "--verbose", is_flag=True, help="Log at INFO level.")
 def main(verbose: bool):
     """fenxiao: compliant referral-distribution commissions for any shop."""
@@ -51,21 +60,6 @@ def db_current():
     click.echo(migrations.current_revision(_database_url()) or "empty")
 
 
-def shop_summary(new: shops.NewShop, base_url: str) -> dict:
-    shop = new.shop
-    return {
-        "shop_id": shop.id,
-        "name": shop.name,
-        "platform": shop.platform,
-        "currency": shop.currency,
-        "tier_depth": shop.tier_depth,
-        "after_sales_days": shop.after_sales_days,
-        "webhook_url": f"{base_url.rstrip('/')}/webhooks/{shop.platform}/{shop.id}",
-        "webhook_secret": new.webhook_secret,
-        "api_key": new.api_key,
-    }
-
-
 @main.group()
 def shop():
     """Shops (tenants)."""
@@ -77,14 +71,13 @@ def shop():
 @click.option("--currency", default="CNY", show_default=True)
 @click.option("--tier-depth", type=int, default=2, show_default=True, help="1..3 tiers earn commission")
 @click.option("--after-sales-days", type=int, default=7, show_default=True)
-@click.option("--webhook-secret", default=None, help="the platform app's signing secret")
+@click.option("--webhook-secret", default=None, help="the platform app's signing secret (16+ bytes)")
 @click.option("--timezone", default="Asia/Shanghai", show_default=True, help="rules read order times here")
 @click.option("--base-url", default="http://127.0.0.1:8000", show_default=True)
 def shop_add(name, platform, currency, tier_depth, after_sales_days, webhook_secret, timezone, base_url):
     """Create a shop; prints its id, webhook URL, secret and API key as JSON (shown once)."""
-    database = runtime.configure(_config(jobs="inline")).database
     try:
-        with database.transaction() as session:
+        with _database().transaction() as session:
             new = shops.create_shop(
                 session,
                 name=name,
@@ -93,6 +86,7 @@ def shop_add(name, platform, currency, tier_depth, after_sales_days, webhook_sec
                 tier_depth=tier_depth,
                 after_sales_days=after_sales_days,
                 webhook_secret=webhook_secret,
+                timezone=timezone,
                 actor="cli",
             )
     except shops.InvalidSetting as err:
@@ -100,22 +94,58 @@ def shop_add(name, platform, currency, tier_depth, after_sales_days, webhook_sec
     click.echo(json.dumps(shop_summary(new, base_url), indent=2))
 
 
-def _parse_now(value: str | None) -> datetime:
-    if not value:
-        return utcnow()
-    moment = datetime.fromisoformat(value)
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+@shop.command("list")
+def shop_list():
+    """Every shop: id, name, platform, currency, depth, after-sales window, time zone."""
+    with _database().transaction() as session:
+        rows = shops.list_shops(session)
+        if not rows:
+            click.echo("no shops yet: fenxiao shop add --platform shopify --name NAME")
+            return
+        click.echo(f"{'id':>4}  {'name':<24} {'platform':<9} {'cur':<4} depth  days  timezone")
+        for row in rows:
+            click.echo(
+                f"{row.id:>4}  {row.name[:24]:<24} {row.platform:<9} {row.currency:<4} {row.tier_depth:>5}"
+                f"  {row.after_sales_days:>4}  {row.timezone}"
+            )
+
+
+@main.group("member")
+def member_group():
+    """Members and distributors of a shop."""
+
+
+@member_group.command("list")
+@click.option("--shop", "shop_id", type=int, required=True, help="the shop's id")
+@click.option("--limit", type=click.IntRange(1, 10_000), default=100, show_default=True)
+@click.option("--after", "after_id", type=int, default=0, help="list members after this id (paging)")
+def member_list(shop_id, limit, after_id):
+    """The shop's members: identities, distributor status and level, invite code, inviter."""
+    with _database().transaction() as session:
+        shops.get_shop(session, shop_id)
+        rows = members.list_members(session, shop_id, limit=limit, after_id=after_id)
+    if not rows:
+        click.echo(f"shop {shop_id} has no members{' after ' + str(after_id) if after_id else ''}")
+        return
+    click.echo(f"{'member':>7}  {'identity':<32} {'distributor':<16} {'invite code':<14} invited by")
+    for row in rows:
+        status = f"{row['distributor_status']} ({row['level']})" if row["distributor_status"] else "-"
+        click.echo(
+            f"{row['member_id']:>7}  {', '.join(row['identities'])[:32]:<32} {status:<16}"
+            f" {row['invite_code'] or '-':<14} {row['inviter_id'] or '-'}"
+        )
 
 
 @main.command()
-@click.option("--now", default=None, help="settle as of this ISO time (default: now)")
+@click.option("--now", type=ISO_TIME, default=None, help="settle as of this ISO time (default: now)")
 def settle(now):
     """Settle every commission whose after-sales window has passed."""
     from tqdm import tqdm
 
-    database = runtime.configure(_config(jobs="inline")).database
-    moment = _parse_now(now)
-    with tqdm(total=settlement.count_due(database, moment), unit="commission", desc="settling") as bar:
+    database = _database()
+    moment = now or utcnow()
+    total = settlement.count_due(database, moment)
+    with tqdm(total=total, unit="commission", desc="settling", disable=None) as bar:
         done = settlement.settle_due(database, moment, progress=bar.update)
     click.echo(f"settled {done} commission(s)")
 
@@ -129,8 +159,12 @@ def inbox_group():
 @click.argument("event_id", type=int)
 def inbox_replay(event_id):
     """Process a failed or dead delivery again, now."""
-    database = runtime.configure(_config(jobs="inline")).database
-    click.echo(inbox.replay(database, event_id))
+    status = inbox.replay(_database(), event_id)
+    if status == "missing":
+        raise click.ClickException(f"no inbox event {event_id}")
+    click.echo(status)
+    if status in ("failed", "dead"):
+        raise SystemExit(1)
 
 
 @inbox_group.command("sweep")
@@ -154,19 +188,23 @@ def worker(burst, cron):
     """
     from .worker import run_worker
 
-    run_worker(_config(jobs="rq"), burst=burst, with_cron=cron)
+    config = _config(jobs="rq")
+    log_serving()
+    run_worker(config, burst=burst, with_cron=cron)
 
 
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", type=int, default=8000, show_default=True)
-@click.option("--threads", type=int, default=8, show_default=True)
+@click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)
+@click.option("--threads", type=click.IntRange(1, 256), default=8, show_default=True)
 def serve(host, port, threads):
     """Serve the web app with waitress (production: several behind a load balancer)."""
     from waitress import serve as waitress_serve
 
     from .app import create_app
 
+    check_port_free(host, port)
+    log_serving()
     waitress_serve(create_app(_config()), host=host, port=port, threads=threads)
 
 

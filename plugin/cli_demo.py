@@ -14,9 +14,11 @@ import click
 from sqlalchemy import select
 
 import migrations
+from adapters.money import Money
 from adapters.signing import shopify_headers
 
 from . import bindings, ledger, members, runtime, settlement, shops
+from .cli_support import check_port_free, shop_summary
 from .config import Config
 from .models import Order
 
@@ -55,12 +57,13 @@ def _refund_of_cap() -> bytes:
 
 
 def _balances_table(session, shop, ids: dict[str, int]) -> str:
-    rows = [f"{'member':<8}{'pending':>10}{'available':>11}{'arrears':>9}"]
+    rows = [f"{'member':<10}{'pending':>10}{'available':>11}{'arrears':>9}"]
     for name, member_id in ids.items():
         b = ledger.member_balances(session, shop.id, member_id, shop.currency)
-        rows.append(
-            f"{name:<8}{b['pending'] / 100:>10.2f}{b['available'] / 100:>11.2f}{b['arrears'] / 100:>9.2f}"
+        pending, available, arrears = (
+            Money(b[kind], shop.currency).to_decimal() for kind in ("pending", "available", "arrears")
         )
+        rows.append(f"{name:<10}{pending:>10}{available:>11}{arrears:>9}")
     return "\n".join(rows)
 
 
@@ -110,7 +113,7 @@ def demo(database_url):
     show()
     with database.transaction() as session:
         unbalanced = ledger.unbalanced_transactions(session, shop.id)
-    click.echo(f"A and B sit 3 and 4 tiers above E: with depth {shop.tier_depth} they earn nothing.")
+    click.echo(f"B and A sit 3 and 4 tiers above E: with depth {shop.tier_depth} they earn nothing.")
     click.echo(f"unbalanced ledger transactions: {len(unbalanced)}")
 
 
@@ -120,14 +123,15 @@ def _buyer(session, shop_id: int) -> int:
 
 @click.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", type=int, default=8000, show_default=True)
+@click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)
 def up(host, port):
     """Quick start: migrate the embedded database, seed a demo shop once, and serve."""
     from waitress import serve
 
     from .app import create_app
-    from .cli import shop_summary
+    from .cli import log_serving
 
+    check_port_free(host, port)
     config = Config.from_env()
     url = runtime.normalize_database_url(config.database_url)
     migrations.upgrade(url)
@@ -138,32 +142,44 @@ def up(host, port):
             seed_chain(session, new.shop.id)
         DEMO_FILE.write_text(json.dumps(shop_summary(new, f"http://{host}:{port}"), indent=2))
     click.echo(f"demo shop (also in {DEMO_FILE}):\n{DEMO_FILE.read_text()}")
-    click.echo(f"post a signed sample order:  fenxiao send-sample orders_paid --url http://{host}:{port}")
+    click.echo("post a signed sample order:  fenxiao send-sample orders_paid")
     click.echo(f"serving on http://{host}:{port} (Ctrl-C stops)")
+    log_serving()
     serve(app, host=host, port=port, threads=8)
 
 
+SAMPLE_TOPICS = {
+    "orders_paid": "orders/paid",
+    "orders_fulfilled": "orders/fulfilled",
+    "refunds_create": "refunds/create",
+}
+
+
 @click.command("send-sample")
-@click.argument("name", type=click.Choice(["orders_paid", "orders_fulfilled", "refunds_create"]))
-@click.option("--url", default="http://127.0.0.1:8000", show_default=True)
+@click.argument("name", type=click.Choice(sorted(SAMPLE_TOPICS)))
+@click.option("--url", default=None, help="the webhook URL (default: webhook_url in the shop file)")
 @click.option(
     "--shop-file", type=click.Path(exists=True, path_type=Path), default=DEMO_FILE, show_default=True
 )
 def send_sample(name, url, shop_file):
-    """Sign a sample Shopify payload with the demo shop's secret and post it."""
+    """Sign a sample Shopify payload with the demo shop's secret and post it to its webhook URL."""
     import requests
 
-    shop = json.loads(shop_file.read_text())
+    try:
+        shop = json.loads(shop_file.read_text())
+        url = url or shop["webhook_url"]
+        secret = shop["webhook_secret"]
+    except (ValueError, KeyError, TypeError):
+        raise click.ClickException(f"{shop_file} is not a shop file written by `fenxiao up`") from None
     body = sample(name)
-    topic = {
-        "orders_paid": "orders/paid",
-        "orders_fulfilled": "orders/fulfilled",
-        "refunds_create": "refunds/create",
-    }[name]
-    reply = requests.post(
-        f"{url.rstrip('/')}/webhooks/shopify/{shop['shop_id']}",
-        data=body,
-        headers=signed_headers(topic, body, shop["webhook_secret"]),
-        timeout=10,
-    )
+    try:
+        reply = requests.post(
+            url, data=body, headers=signed_headers(SAMPLE_TOPICS[name], body, secret), timeout=10
+        )
+    except requests.RequestException as err:
+        raise click.ClickException(
+            f"cannot reach {url} ({type(err).__name__}); is `fenxiao up` running?"
+        ) from None
     click.echo(f"HTTP {reply.status_code} {reply.text.strip()}")
+    if not reply.ok:
+        raise SystemExit(1)

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 from pathlib import Path
 
 import click
 
 from . import rulesets, runtime
+from .cli_support import ISO_TIME
 from .config import Config
-from .errors import FenxiaoError
 from .shops import get_shop
 
 
@@ -21,12 +20,8 @@ def _database():
 def _document(path: Path):
     try:
         return json.loads(path.read_text())
-    except json.JSONDecodeError as err:
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
         raise click.UsageError(f"{path}: not JSON ({err})") from None
-
-
-def _fail(err: FenxiaoError):
-    raise click.ClickException(f"{err.code}: {err.message}" + (f" (field {err.field})" if err.field else ""))
 
 
 shop_option = click.option("--shop", "shop_id", type=int, required=True, help="the shop's id")
@@ -43,11 +38,8 @@ def rules_group():
 @shop_option
 def validate(path, shop_id):
     """Check a draft against every guard, for this shop's tier depth."""
-    try:
-        with _database().transaction() as session:
-            rulesets.check_draft(get_shop(session, shop_id), _document(path))
-    except FenxiaoError as err:
-        _fail(err)
+    with _database().transaction() as session:
+        rulesets.check_draft(get_shop(session, shop_id), _document(path))
     click.echo(f"{path}: valid")
 
 
@@ -58,12 +50,8 @@ def validate(path, shop_id):
 @click.option("--note", default="", help="why (audit log)")
 def publish(path, shop_id, actor, note):
     """Publish a draft as the shop's next, active version."""
-    try:
-        with _database().transaction() as session:
-            row = rulesets.publish(session, shop_id, _document(path), actor=actor, note=note)
-            number = row.version
-    except FenxiaoError as err:
-        _fail(err)
+    with _database().transaction() as session:
+        number = rulesets.publish(session, shop_id, _document(path), actor=actor, note=note).version
     click.echo(f"published version {number}")
 
 
@@ -74,11 +62,8 @@ def publish(path, shop_id, actor, note):
 @click.option("--note", default="")
 def rollback(version, shop_id, actor, note):
     """Publish an earlier version's document again, as a new version."""
-    try:
-        with _database().transaction() as session:
-            number = rulesets.rollback(session, shop_id, version, actor=actor, note=note).version
-    except FenxiaoError as err:
-        _fail(err)
+    with _database().transaction() as session:
+        number = rulesets.rollback(session, shop_id, version, actor=actor, note=note).version
     click.echo(f"published version {number} (the rules of version {version})")
 
 
@@ -95,18 +80,17 @@ def list_versions(shop_id):
             )
 
 
-def _day(value: str) -> datetime:
-    moment = datetime.fromisoformat(value)
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
 @rules_group.command("simulate")
 @file_argument
 @shop_option
 @click.option(
-    "--from", "start", required=True, help="first paid time included (ISO date or time; UTC if bare)"
+    "--from",
+    "start",
+    type=ISO_TIME,
+    required=True,
+    help="first paid time included (ISO date or time; UTC if bare)",
 )
-@click.option("--to", "end", required=True, help="first paid time excluded")
+@click.option("--to", "end", type=ISO_TIME, required=True, help="first paid time excluded")
 @click.option("--json", "as_json", is_flag=True, help="print the report as JSON")
 def simulate(path, shop_id, start, end, as_json):
     """Re-price the shop's paid orders in [FROM, TO) under a draft; print the differences. Writes nothing."""
@@ -114,13 +98,13 @@ def simulate(path, shop_id, start, end, as_json):
 
     from .simulation import simulate_draft
 
-    with tqdm(unit="line", desc="replaying") as bar:
+    if start >= end:
+        raise click.UsageError(f"--from ({start.isoformat()}) must be before --to ({end.isoformat()})")
+    draft = _document(path)
+    with tqdm(unit="line", desc="replaying", disable=None) as bar:
 
         def progress(done: int) -> None:
             bar.update(done - bar.n)
 
-        try:
-            report = simulate_draft(_database(), shop_id, _document(path), _day(start), _day(end), progress)
-        except FenxiaoError as err:
-            _fail(err)
+        report = simulate_draft(_database(), shop_id, draft, start, end, progress)
     click.echo(json.dumps(report.to_dict(), indent=2) if as_json else report.format_table())

@@ -12,6 +12,9 @@ from sqlalchemy.types import TypeDecorator
 
 # 64-bit ids on PostgreSQL; SQLite only auto-increments an INTEGER primary key.
 BigID = BigInteger().with_variant(Integer, "sqlite")
+# The largest values the columns hold: anything beyond never reaches a query (404 or 422).
+MAX_BIGINT = 2**63 - 1
+MAX_INT = 2**31 - 1
 
 
 class UTCDateTime(TypeDecorator):
@@ -39,6 +42,13 @@ class Base(DeclarativeBase):
     pass
 
 
+READ_ONLY = "fenxiao_read_only"
+
+
+def _sqlite_begin(conn) -> None:
+    conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get(READ_ONLY) else "BEGIN IMMEDIATE")
+
+
 def _sqlite_pragmas(dbapi_connection, _record):
     cursor = dbapi_connection.cursor()
     # WAL lets the web thread read while the in-process job thread writes; the busy
@@ -64,12 +74,15 @@ class Database:
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
             # Take the write lock at BEGIN so two writers queue up instead of deadlocking
-            # on a read-then-write upgrade.
-            event.listen(self.engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
+            # on a read-then-write upgrade; a read-only transaction (``read``) takes none.
+            event.listen(self.engine, "begin", _sqlite_begin)
             event.listen(
                 self.engine, "connect", lambda dbapi_conn, _rec: setattr(dbapi_conn, "isolation_level", None)
             )
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._readers = sessionmaker(
+            self.engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False
+        )
         # SQLite has one writer at a time and its busy handler waits by sleeping and polling,
         # which gives waiting threads long, unfair tails. Inside one process (the embedded
         # default: web threads plus the job thread) a lock hands the database over at once.
@@ -83,6 +96,16 @@ class Database:
     def transaction(self):
         """A session inside one transaction: committed on success, rolled back on error."""
         with self._writer, self.sessions() as session, session.begin():
+            yield session
+
+    @contextmanager
+    def read(self):
+        """A session for reading only: it takes no write lock (SQLite) and writes nothing.
+
+        For work that must not queue behind writers, such as checking a webhook's signature
+        before anything is stored.
+        """
+        with self._readers() as session:  # closing rolls the transaction back
             yield session
 
     def dispose(self):

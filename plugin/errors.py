@@ -47,3 +47,10 @@ class UnbalancedTransaction(FenxiaoError):
 
     code = "unbalanced_transaction"
     status = 500
+
+
+class InvalidConfig(FenxiaoError):
+    """A setting from the environment (DATABASE_URL, REDIS_URL, FENXIAO_*) that cannot work."""
+
+    code = "invalid_config"
+    status = 500

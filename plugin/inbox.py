@@ -7,7 +7,9 @@ backoff by the inbox sweep; after ``MAX_ATTEMPTS`` it is parked as dead for a ma
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import time
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 
@@ -17,6 +19,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from adapters import base, schema
+from adapters.errors import PayloadError
 from adapters.registry import get_adapter
 
 from . import orders
@@ -32,33 +35,43 @@ DONE = (InboxStatus.PROCESSED, InboxStatus.IGNORED, InboxStatus.DEAD)
 
 def store(
     session: Session,
-    shop: Shop,
+    shop_id: int,
     platform: str,
     delivery: base.Delivery,
     headers: Mapping[str, str],
     body: bytes,
+    *,
+    ignore_reason: str | None = None,
 ) -> int | None:
-    """Insert the raw delivery unless its key was seen. Returns the new id, or None for a duplicate."""
+    """Insert the raw delivery unless it was seen. Returns the new id, or None for a duplicate.
+
+    Seen means the same delivery id, or the same signed body of the same topic re-posted
+    under a new delivery id. An unknown topic, or an ``ignore_reason``, stores it as ignored.
+    """
     now = utcnow()
-    ignored = delivery.kind == base.KIND_IGNORED
+    if delivery.kind == base.KIND_IGNORED and ignore_reason is None:
+        ignore_reason = f"topic {delivery.topic} is not acted on"
+    ignored = ignore_reason is not None
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     statement = (
         insert(InboxEvent)
         .values(
-            shop_id=shop.id,
+            shop_id=shop_id,
             platform=platform,
             event_key=delivery.event_key,
             topic=delivery.topic,
             kind=delivery.kind,
             headers={k.lower(): v for k, v in headers.items()},
             body=body,
+            body_sha256=hashlib.sha256(body).hexdigest(),
             status=InboxStatus.IGNORED if ignored else InboxStatus.RECEIVED,
+            reason=ignore_reason,
             attempts=0,
             received_at=now,
             next_attempt_at=now + STUCK_AFTER,
             processed_at=now if ignored else None,
         )
-        .on_conflict_do_nothing(index_elements=["shop_id", "platform", "event_key"])
+        .on_conflict_do_nothing()  # either unique key: the delivery id, or topic + body hash
         .returning(InboxEvent.id)
     )
     return session.scalar(statement)
@@ -69,7 +82,13 @@ def backoff(attempts: int) -> timedelta:
 
 
 def process(database: Database, event_id: int) -> str:
-    """Normalize one stored delivery and apply it to the domain. Returns the event's status."""
+    """Normalize one stored delivery and apply it to the domain. Returns the event's status.
+
+    A payload the adapter cannot read will never succeed, so it goes to ``dead`` at once; any
+    other failure is retried with backoff (``_record_failure``).
+    """
+    started = time.perf_counter()
+    topic = "?"
     try:
         with database.transaction() as session:
             event = session.scalar(select(InboxEvent).where(InboxEvent.id == event_id).with_for_update())
@@ -77,28 +96,42 @@ def process(database: Database, event_id: int) -> str:
                 return "missing"
             if event.status in DONE:
                 return event.status
-            adapter = get_adapter(event.platform)
-            document = adapter.normalize(adapter.describe(event.headers, event.body), event.body)
-            shop = session.get(Shop, event.shop_id)
-            if isinstance(document, schema.Order):
-                orders.apply_snapshot(session, shop, document)
-            elif isinstance(document, schema.Refund):
-                orders.apply_refund(session, shop, document)
-            event.status = InboxStatus.PROCESSED if document is not None else InboxStatus.IGNORED
-            event.attempts += 1
-            event.processed_at = utcnow()
-            return event.status
+            topic = event.topic
+            _apply(session, event)
+            status = event.status
+    except PayloadError as exc:
+        status = _record_failure(database, event_id, exc, permanent=True)
     except Exception as exc:  # noqa: BLE001 - any failure is recorded and retried, never lost
         log.exception("inbox event %s failed", event_id)
-        return _record_failure(database, event_id, exc)
+        status = _record_failure(database, event_id, exc)
+    log.info("event %s %s %s in %.1f ms", event_id, topic, status, (time.perf_counter() - started) * 1000)
+    return status
 
 
-def _record_failure(database: Database, event_id: int, exc: Exception) -> str:
+def _apply(session: Session, event: InboxEvent) -> None:
+    adapter = get_adapter(event.platform)
+    document = adapter.normalize(adapter.describe(event.headers, event.body), event.body)
+    shop = session.get(Shop, event.shop_id)
+    reason = orders.ignore_reason(shop, document)
+    if document is None or reason is not None:
+        event.status, event.reason = InboxStatus.IGNORED, reason or f"topic {event.topic} is not acted on"
+    elif isinstance(document, schema.Order):
+        orders.apply_snapshot(session, shop, document)
+        event.status = InboxStatus.PROCESSED
+    else:
+        orders.apply_refund(session, shop, document)
+        event.status = InboxStatus.PROCESSED
+    event.attempts += 1
+    event.processed_at = utcnow()
+
+
+def _record_failure(database: Database, event_id: int, exc: Exception, *, permanent: bool = False) -> str:
     with database.transaction() as session:
         event = session.scalar(select(InboxEvent).where(InboxEvent.id == event_id).with_for_update())
         event.attempts += 1
         event.last_error = f"{type(exc).__name__}: {exc}"[:2000]
-        event.status = InboxStatus.DEAD if event.attempts >= MAX_ATTEMPTS else InboxStatus.FAILED
+        give_up = permanent or event.attempts >= MAX_ATTEMPTS
+        event.status = InboxStatus.DEAD if give_up else InboxStatus.FAILED
         event.next_attempt_at = utcnow() + backoff(event.attempts)
         return event.status
 
@@ -118,9 +151,8 @@ def due_for_retry(database: Database, now: datetime, limit: int = 1000) -> list[
                 .with_for_update()
             )
         )
-        for event in rows:
-            if event.status == InboxStatus.RECEIVED:
-                event.next_attempt_at = now + STUCK_AFTER
+        for event in rows:  # a lease: not queued again while this job waits in its queue
+            event.next_attempt_at = now + STUCK_AFTER
         return [event.id for event in rows]
 
 

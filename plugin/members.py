@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from . import audit
 from .errors import InvalidSetting, NotFound
-from .models import Distributor, DistributorStatus, Member, MemberIdentity
+from .models import Binding, Distributor, DistributorStatus, Member, MemberIdentity
 
 _CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: codes are read aloud
 
@@ -104,3 +104,34 @@ def is_earning(session: Session, member_id: int) -> Distributor | None:
     if distributor is not None and distributor.status == DistributorStatus.APPROVED:
         return distributor
     return None
+
+
+def list_members(session: Session, shop_id: int, *, limit: int = 100, after_id: int = 0) -> list[dict]:
+    """The shop's members in id order, with their platform identities, distributor record and inviter."""
+    rows = session.execute(
+        select(Member.id, Distributor.status, Distributor.level, Distributor.invite_code, Binding.tier1_id)
+        .outerjoin(Distributor, Distributor.member_id == Member.id)
+        .outerjoin(Binding, Binding.member_id == Member.id)
+        .where(Member.shop_id == shop_id, Member.id > after_id)
+        .order_by(Member.id)
+        .limit(limit)
+    ).all()
+    identities: dict[int, list[str]] = {}
+    if rows:
+        for member_id, platform, external_id in session.execute(
+            select(MemberIdentity.member_id, MemberIdentity.platform, MemberIdentity.external_id)
+            .where(MemberIdentity.member_id.in_([row[0] for row in rows]))
+            .order_by(MemberIdentity.id)
+        ):
+            identities.setdefault(member_id, []).append(f"{platform}:{external_id}")
+    return [
+        {
+            "member_id": member_id,
+            "identities": identities.get(member_id, []),
+            "distributor_status": status,
+            "level": level,
+            "invite_code": code,
+            "inviter_id": inviter,
+        }
+        for member_id, status, level, code, inviter in rows
+    ]

@@ -20,6 +20,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from adapters import schema
+from adapters.money import split_largest_remainder
 
 from . import audit, commissions
 from .bindings import bind, binding_of
@@ -38,6 +39,23 @@ TRANSITIONS: dict[OrderStatus, tuple[OrderStatus, ...]] = {
 }
 SNAPSHOT_STATUS = {"created": S.CREATED, "paid": S.PAID, "completed": S.COMPLETED, "cancelled": S.CLOSED}
 EARNING = (S.PAID, S.COMPLETED)
+
+
+def ignore_reason(shop: Shop, document: schema.Order | schema.Refund | None) -> str | None:
+    """Why a normalized delivery must never touch this shop's orders or ledger (None: apply it).
+
+    An order or refund in another currency than the shop's would be priced into accounts no
+    balance shows (balances, caps and fixed amounts are in the shop's currency); a platform's
+    test order is not a sale. Both are recorded as ignored, with this reason, never priced.
+    """
+    if document is None:
+        return None
+    if document.currency != shop.currency:
+        kind = "order" if isinstance(document, schema.Order) else "refund"
+        return f"{kind} currency {document.currency} is not the shop's currency {shop.currency}"
+    if isinstance(document, schema.Order) and document.test:
+        return "test order: the platform marked it as a test, it earns nothing"
+    return None
 
 
 def path(current: OrderStatus, target: OrderStatus) -> list[OrderStatus]:
@@ -178,6 +196,7 @@ def apply_refund(session: Session, shop: Shop, refund: schema.Refund) -> Order:
             order_id=order.id,
             external_id=refund.external_id,
             total=refund.total,
+            order_amount=refund.order_amount,
             refunded_at=refund.created_at,
         )
         session.add(row)
@@ -206,9 +225,15 @@ def apply_refund(session: Session, shop: Shop, refund: schema.Refund) -> Order:
     return order
 
 
-def _apply_refunds(session: Session, shop: Shop, order: Order) -> None:
-    """Derive each line's refunded amount from all stored refunds, then reverse commissions."""
-    refunded = defaultdict(int)
+def refunded_per_line(session: Session, order: Order) -> dict[str, int]:
+    """What every stored refund of ``order`` returned on each line (line external id -> minor units).
+
+    A refund's ``order_amount`` (returned without naming lines) is spread over the lines in
+    proportion to what each paid, largest remainder first. Each refund is spread on its own,
+    with weights that never change once the order is paid, so the result is the same whatever
+    order the refunds arrived in. Not clamped: the caller caps each line at what it paid.
+    """
+    refunded: dict[str, int] = defaultdict(int)
     rows = session.execute(
         select(RefundLine.line_external_id, RefundLine.amount)
         .join(Refund, Refund.id == RefundLine.refund_id)
@@ -216,6 +241,20 @@ def _apply_refunds(session: Session, shop: Shop, order: Order) -> None:
     )
     for line_id, amount in rows:
         refunded[line_id] += amount
+    weights = [line.paid_amount for line in order.lines]
+    if any(weights):
+        spread = session.scalars(
+            select(Refund.order_amount).where(Refund.order_id == order.id, Refund.order_amount > 0)
+        )
+        for amount in spread:
+            for line, part in zip(order.lines, split_largest_remainder(amount, weights), strict=True):
+                refunded[line.external_id] += part
+    return refunded
+
+
+def _apply_refunds(session: Session, shop: Shop, order: Order) -> None:
+    """Derive each line's refunded amount from all stored refunds, then reverse commissions."""
+    refunded = refunded_per_line(session, order)
     for line in order.lines:
         line.refunded_amount = min(refunded.get(line.external_id, 0), line.paid_amount)
     order.refunded_total = sum(line.refunded_amount for line in order.lines)

@@ -22,6 +22,7 @@ from .rulesets import publish
 
 MAX_TIER_DEPTH = 3  # the legal ceiling: commissions never reach further than 3 tiers up
 ROTATION_GRACE = timedelta(hours=1)  # Shopify may keep signing with the old secret this long
+MIN_SECRET_BYTES = 16  # a shorter HMAC key is guessable; the platforms' own secrets are longer
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,8 @@ def create_shop(
     actor: str = audit.SYSTEM,
 ) -> NewShop:
     """Create a tenant with its first webhook secret, API key and the default rule set (v1)."""
+    if not isinstance(name, str) or not name.strip() or len(name) > 200:
+        raise InvalidSetting("a shop needs a name (1 to 200 characters)", "name")
     if platform not in PLATFORMS:
         raise InvalidSetting(
             f"unknown platform {platform!r}; known: {', '.join(sorted(PLATFORMS))}", "platform"
@@ -75,10 +78,12 @@ def create_shop(
     validate_settings(tier_depth, after_sales_days, currency)
     if timezone not in zoneinfo.available_timezones():
         raise InvalidSetting(f"unknown time zone {timezone!r} (e.g. Asia/Shanghai)", "timezone")
+    if webhook_secret is not None:
+        check_secret(webhook_secret)
     api_key = api_key or "fx_" + secrets.token_urlsafe(24)
     webhook_secret = webhook_secret or secrets.token_urlsafe(32)
     shop = Shop(
-        name=name,
+        name=name.strip(),
         platform=platform,
         currency=currency,
         tier_depth=tier_depth,
@@ -107,6 +112,19 @@ def create_shop(
         session, shop.id, rules.default_ruleset(max_tier=tier_depth), actor=actor, note="default rule set"
     )
     return NewShop(shop, api_key, webhook_secret)
+
+
+def check_secret(secret: str) -> None:
+    """Refuse a webhook signing secret too short to resist guessing (or longer than we store)."""
+    if not isinstance(secret, str) or not MIN_SECRET_BYTES <= len(secret.encode("utf-8")) <= 200:
+        raise InvalidSetting(
+            f"a webhook secret must be {MIN_SECRET_BYTES} to 200 bytes (the platform app's signing secret)",
+            "webhook_secret",
+        )
+
+
+def list_shops(session: Session) -> list[Shop]:
+    return list(session.scalars(select(Shop).order_by(Shop.id)))
 
 
 def get_shop(session: Session, shop_id: int, *, lock: bool = False) -> Shop:
@@ -144,6 +162,8 @@ def rotate_secret(
         select(ShopSecret).where(ShopSecret.shop_id == shop_id, ShopSecret.expires_at.is_(None))
     ):
         row.expires_at = now + ROTATION_GRACE
+    if new_secret is not None:
+        check_secret(new_secret)
     new_secret = new_secret or secrets.token_urlsafe(32)
     session.add(ShopSecret(shop_id=shop_id, secret=new_secret))
     audit.record(session, shop_id, "shop.secret_rotated", "shop", shop_id, actor=actor)

@@ -1,6 +1,10 @@
 """The intake endpoint. It does the least that makes a delivery safe: verify the signature over
 the raw bytes, validate the payload (so bad input gets a 4xx and no row), store it once, and
-enqueue its processing after the commit. Everything else happens in a job."""
+enqueue its processing after the commit. Everything else happens in a job.
+
+Nothing that an unauthenticated caller can send takes a write lock: the shop and its secrets are
+read in a read-only transaction and the signature is checked before the one short write.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +13,7 @@ from flask import Blueprint, jsonify, request
 from adapters import base
 from adapters.errors import AdapterError, PayloadError, SignatureError, UnknownPlatform
 from adapters.registry import get_adapter
-from plugin import inbox, jobs, shops
+from plugin import inbox, jobs, orders, shops
 from plugin.errors import FenxiaoError, NotFound
 from plugin.runtime import current
 
@@ -20,7 +24,7 @@ def _error(err: AdapterError | FenxiaoError, status: int):
     return jsonify({"error": err.to_dict()}), status
 
 
-@blueprint.post("/webhooks/<platform>/<int:shop_id>")
+@blueprint.post("/webhooks/<platform>/<id:shop_id>")
 def receive(platform: str, shop_id: int):
     try:
         adapter = get_adapter(platform)
@@ -32,23 +36,28 @@ def receive(platform: str, shop_id: int):
     headers = dict(request.headers)
     database = current().database
     try:
-        with database.transaction() as session:
+        with database.read() as session:
             shop = shops.get_shop(session, shop_id)
             if shop.platform != platform:
                 raise NotFound(f"shop {shop_id} does not take {platform} webhooks", "platform")
-            adapter.verify(headers, body, shops.active_secrets(session, shop_id))
-            delivery = adapter.describe(headers, body)
-            if delivery.kind == base.KIND_HEARTBEAT:
-                return jsonify(adapter.acknowledgement()), 200
-            if adapter.normalize_at_intake:
-                adapter.normalize(delivery, body)
-            event_id = inbox.store(session, shop, platform, delivery, headers, body)
+            secrets = shops.active_secrets(session, shop_id)
+        adapter.verify(headers, body, secrets)
+        delivery = adapter.describe(headers, body)
+        if delivery.kind == base.KIND_HEARTBEAT:
+            return jsonify(adapter.acknowledgement()), 200
+        ignore_reason = None
+        if adapter.normalize_at_intake:
+            ignore_reason = orders.ignore_reason(shop, adapter.normalize(delivery, body))
+        with database.transaction() as session:
+            event_id = inbox.store(
+                session, shop_id, platform, delivery, headers, body, ignore_reason=ignore_reason
+            )
     except SignatureError as err:
         return _error(err, 401)
     except PayloadError as err:
         return _error(err, 400 if err.field == "body" else 422)
     except FenxiaoError as err:
         return _error(err, err.status)
-    if event_id is not None and delivery.kind != base.KIND_IGNORED:
+    if event_id is not None and delivery.kind != base.KIND_IGNORED and ignore_reason is None:
         jobs.enqueue_inbox_event(event_id)
     return jsonify(adapter.acknowledgement()), 200

@@ -9,8 +9,12 @@ from flask import request
 from .. import shops
 from ..runtime import current
 
-SECURITY = [{"ApiKey": []}]
-SECURITY_SCHEME = {"type": "apiKey", "in": "header", "name": "X-Api-Key"}
+# Either scheme authenticates a call: the shop's key in X-Api-Key, or as a bearer token.
+SECURITY = [{"ApiKey": []}, {"Bearer": []}]
+SECURITY_SCHEMES = {
+    "ApiKey": {"type": "apiKey", "in": "header", "name": "X-Api-Key"},
+    "Bearer": {"type": "http", "scheme": "bearer", "description": "the shop's API key as a bearer token"},
+}
 
 
 def presented_key() -> str | None:

@@ -15,7 +15,7 @@ from .auth import SECURITY, shop_session
 blueprint = Blueprint(
     "members",
     __name__,
-    url_prefix="/api/v1/shops/<int:shop_id>",
+    url_prefix="/api/v1/shops/<id:shop_id>",
     description="Members, distributors, bindings, balances and ledger",
 )
 
@@ -63,7 +63,7 @@ class Bindings(MethodView):
             )
 
 
-@blueprint.route("/members/<int:member_id>/binding")
+@blueprint.route("/members/<id:member_id>/binding")
 @blueprint.response(200, schemas.BindingOut)
 @blueprint.doc(security=SECURITY)
 def get_binding(shop_id, member_id):
@@ -76,7 +76,7 @@ def get_binding(shop_id, member_id):
         return binding
 
 
-@blueprint.route("/members/<int:member_id>/balances")
+@blueprint.route("/members/<id:member_id>/balances")
 @blueprint.response(200, schemas.BalancesOut)
 @blueprint.doc(security=SECURITY)
 def get_balances(shop_id, member_id):
@@ -90,7 +90,7 @@ def get_balances(shop_id, member_id):
         }
 
 
-@blueprint.route("/members/<int:member_id>/ledger")
+@blueprint.route("/members/<id:member_id>/ledger")
 @blueprint.arguments(schemas.LedgerQuery, location="query")
 @blueprint.response(200, schemas.LedgerEntryOut(many=True))
 @blueprint.doc(security=SECURITY)

@@ -14,7 +14,7 @@ from .auth import SECURITY, shop_session
 blueprint = Blueprint(
     "orders",
     __name__,
-    url_prefix="/api/v1/shops/<int:shop_id>",
+    url_prefix="/api/v1/shops/<id:shop_id>",
     description="Orders and the commissions they earned",
 )
 

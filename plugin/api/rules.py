@@ -6,13 +6,14 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from .. import rulesets
+from ..db import MAX_INT
 from ..runtime import current
 from ..simulation import simulate_draft
 from . import schemas
 from .auth import SECURITY, authenticate, shop_session
 
 blueprint = Blueprint(
-    "rules", __name__, url_prefix="/api/v1/shops/<int:shop_id>/rules", description="Commission rule sets"
+    "rules", __name__, url_prefix="/api/v1/shops/<id:shop_id>/rules", description="Commission rule sets"
 )
 
 
@@ -68,7 +69,7 @@ def rollback(data, shop_id):
         return _out(row, shop)
 
 
-@blueprint.route("/<int:version>")
+@blueprint.route(f"/<id(max={MAX_INT}):version>")
 @blueprint.response(200, schemas.RuleSetVersionFullOut)
 @blueprint.doc(security=SECURITY)
 def get_version(shop_id, version):

@@ -3,6 +3,12 @@
 from marshmallow import Schema, fields, validate
 
 from ..bindings import SOURCES
+from ..db import MAX_BIGINT, MAX_INT
+
+
+def member_id(**kwargs) -> fields.Integer:
+    """A member id: a JSON integer the id column can hold (anything else is a 422, never a query)."""
+    return fields.Integer(strict=True, validate=validate.Range(min=1, max=MAX_BIGINT), **kwargs)
 
 
 class MemberIn(Schema):
@@ -15,7 +21,7 @@ class MemberOut(Schema):
 
 
 class DistributorIn(Schema):
-    member_id = fields.Integer(required=True, strict=True)
+    member_id = member_id(required=True)
     level = fields.String(load_default="B", validate=validate.Length(min=1, max=16))
     invite_code = fields.String(load_default=None, validate=validate.Regexp(r"^[A-Za-z0-9-]{4,64}$"))
 
@@ -28,7 +34,7 @@ class DistributorOut(Schema):
 
 
 class BindingIn(Schema):
-    member_id = fields.Integer(required=True, strict=True)
+    member_id = member_id(required=True)
     invite_code = fields.String(required=True, validate=validate.Length(min=1, max=64))
     source = fields.String(load_default="invite_code", validate=validate.OneOf(SOURCES))
 
@@ -57,7 +63,7 @@ class BalancesOut(Schema):
 
 class LedgerQuery(Schema):
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
-    before_id = fields.Integer(load_default=None)
+    before_id = fields.Integer(load_default=None, validate=validate.Range(min=1, max=MAX_BIGINT))
 
 
 class LedgerEntryOut(Schema):
@@ -116,7 +122,7 @@ class RuleSetPublishIn(RuleSetDraftIn):
 
 
 class RuleSetRollbackIn(Schema):
-    version = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
+    version = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=MAX_INT))
     actor = fields.String(required=True, validate=validate.Length(min=1, max=200))
     note = fields.String(load_default="", validate=validate.Length(max=500))
 

@@ -4,6 +4,7 @@ import pytest
 from marshmallow import ValidationError
 
 from adapters.schema import (
+    MAX_MINOR,
     Buyer,
     Order,
     OrderLine,
@@ -94,11 +95,26 @@ def test_discount_above_gross_rejected():
 
 
 @pytest.mark.parametrize("name", ["unit_price", "discount", "paid_amount"])
-def test_negative_amounts_rejected(name):
-    assert error_of(OrderSchema(), order(lines=[line(**{name: -1})])) == (
+@pytest.mark.parametrize("value", [-1, MAX_MINOR + 1])
+def test_amounts_outside_what_the_columns_hold_are_rejected(name, value):
+    assert error_of(OrderSchema(), order(lines=[line(**{name: value})])) == (
         f"lines.0.{name}",
-        "Must be greater than or equal to 0.",
+        f"Must be greater than or equal to 0 and less than or equal to {MAX_MINOR}.",
     )
+
+
+def test_a_line_whose_gross_exceeds_the_limit_is_rejected():
+    gross = MAX_MINOR // 5 * 10  # each amount fits, their product does not
+    big = line(quantity=10, unit_price=MAX_MINOR // 5, discount=gross - MAX_MINOR, paid_amount=MAX_MINOR)
+    assert error_of(OrderSchema(), order(lines=[big]))[0] == "lines.0.quantity"
+    assert error_of(OrderSchema(), order(lines=[line(quantity=2**31)]))[0] == "lines.0.quantity"
+
+
+def test_a_refund_may_name_no_lines_and_return_an_order_amount():
+    loaded = RefundSchema().load(refund(lines=[], order_amount=6500))
+    assert (loaded.lines, loaded.order_amount, loaded.total) == ((), 6500, 6500)
+    assert error_of(RefundSchema(), refund(order_amount=-1))[0] == "order_amount"
+    assert error_of(RefundSchema(), refund(order_amount="65"))[0] == "order_amount"
 
 
 @pytest.mark.parametrize("value", [14900.0, "14900", True])

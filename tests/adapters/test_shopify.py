@@ -319,9 +319,96 @@ def test_refund_currency_falls_back_to_the_transaction():
     del data["refund_line_items"][0]["subtotal_set"]["shop_money"]["currency_code"]
     assert normalize(data, "refunds/create").currency == "CNY"
     data["transactions"] = []
-    assert (
-        payload_error(data, "refunds/create") == "refund_line_items.0.subtotal_set.shop_money.currency_code"
+    assert payload_error(data, "refunds/create") == "transactions"
+
+
+def refund_of(lines: dict[str, str], transactions, **extra) -> dict:
+    """A refunds/create payload naming ``lines`` (line id -> subtotal) with these transactions."""
+    data = payload("refunds_create.json")
+    template = data["refund_line_items"][0]
+    data["refund_line_items"] = [
+        {
+            **copy.deepcopy(template),
+            "line_item_id": int(line_id),
+            "subtotal_set": {"shop_money": {"amount": amount, "currency_code": "CNY"}},
+        }
+        for line_id, amount in lines.items()
+    ]
+    if transactions is None:
+        del data["transactions"]
+    else:
+        data["transactions"] = [
+            {"kind": kind, "status": status, "amount": amount, "currency": currency}
+            for kind, status, amount, currency in transactions
+        ]
+    data.update(extra)
+    return data
+
+
+def returned(data) -> tuple[dict[str, int], int]:
+    refund = normalize(data, "refunds/create")
+    return {line.line_external_id: line.amount for line in refund.lines}, refund.order_amount
+
+
+def test_an_amount_only_refund_returns_an_order_amount():
+    assert returned(refund_of({}, [("refund", "success", "65.00", "CNY")])) == ({}, 6500)
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {
+            "refund_shipping_lines": [
+                {
+                    "subtotal_amount_set": {"shop_money": {"amount": "8.00", "currency_code": "CNY"}},
+                    "tax_amount_set": {"shop_money": {"amount": "2.00", "currency_code": "CNY"}},
+                }
+            ]
+        },
+        {"order_adjustments": [{"kind": "shipping_refund", "amount": "-8.00", "tax_amount": "-2.00"}]},
+    ],
+    ids=["refund_shipping_lines", "order_adjustments"],
+)
+def test_shipping_refunds_return_no_merchandise(extra):
+    assert returned(refund_of({}, [("refund", "success", "10.00", "CNY")], **extra)) == ({}, 0)
+    # shipping on top of a line: the line keeps its whole subtotal
+    assert returned(refund_of({"1": "149.00"}, [("refund", "success", "159.00", "CNY")], **extra)) == (
+        {"1": 14900},
+        0,
     )
+
+
+def test_a_refund_for_less_than_the_lines_subtotal_scales_the_lines_by_largest_remainder():
+    lines = {"1": "149.00", "2": "100.00"}
+    # 20000 split 14900 : 10000 = 11967.87 : 8032.13 -> 11968 + 8032
+    assert returned(refund_of(lines, [("refund", "success", "200.00", "CNY")])) == (
+        {"1": 11968, "2": 8032},
+        0,
+    )
+    assert returned(refund_of({"1": "149.00"}, [("refund", "success", "100.00", "CNY")])) == ({"1": 10000}, 0)
+
+
+def test_money_beyond_the_lines_subtotal_is_not_merchandise():
+    # tax (prices without tax) or fees: the lines take back their subtotal, no more
+    assert returned(refund_of({"1": "149.00"}, [("refund", "success", "158.94", "CNY")])) == ({"1": 14900}, 0)
+
+
+@pytest.mark.parametrize(
+    ("transactions", "expected"),
+    [
+        ([("refund", "success", "149.00", "CNY")], 14900),
+        ([("refund", "pending", "149.00", "CNY")], 14900),  # promised: no second webhook comes
+        ([("refund", "failure", "149.00", "CNY")], 0),
+        ([("refund", "error", "149.00", "CNY")], 0),
+        ([("refund", "success", "50.00", "CNY"), ("refund", "failure", "99.00", "CNY")], 5000),
+        ([("sale", "success", "149.00", "CNY")], 0),
+        ([], 0),  # a restock-only refund: no money moved
+        ([("refund", "success", "20.00", "USD")], 14900),  # presentment currency: trust the lines
+        (None, 14900),  # no transactions at all: trust the lines
+    ],
+)
+def test_commission_follows_the_money_the_transactions_returned(transactions, expected):
+    assert returned(refund_of({"1": "149.00"}, transactions)) == ({"1": expected}, 0)
 
 
 def test_refund_lines_in_another_currency_rejected():
@@ -520,8 +607,21 @@ def test_malformed_fulfillment_names_the_field():
     ("mutate", "field"),
     [
         (lambda d: d.pop("order_id"), "order_id"),
-        (lambda d: d.pop("refund_line_items"), "refund_line_items"),
-        (lambda d: d.update(refund_line_items=[]), "refund_line_items"),
+        (lambda d: d.update(refund_line_items={}), "refund_line_items"),
+        (lambda d: d.update(transactions={}), "transactions"),
+        (lambda d: d["transactions"][0].update(amount="abc"), "transactions.0.amount"),
+        (lambda d: d["transactions"][0].update(amount=149.0), "transactions.0.amount"),
+        (lambda d: d["transactions"][0].update(currency="cny"), "transactions.0.currency"),
+        (
+            lambda d: d.update(order_adjustments=[{"kind": "shipping_refund", "amount": "x"}]),
+            "order_adjustments.0.amount",
+        ),
+        (
+            lambda d: d.update(
+                refund_shipping_lines=[{"subtotal_amount_set": {"shop_money": {"amount": 8.0}}}]
+            ),
+            "refund_shipping_lines.0.subtotal_amount_set.shop_money.amount",
+        ),
         (lambda d: d["refund_line_items"][0].pop("line_item_id"), "refund_line_items.0.line_item_id"),
         (lambda d: d["refund_line_items"][0].update(quantity="1"), "refund_line_items.0.quantity"),
         (lambda d: d["refund_line_items"][0].update(quantity=-1), "refund_line_items.0.quantity"),

@@ -165,8 +165,10 @@ class Stack:
         assert reply.status_code == 200, reply.text
         return reply.json()["inviter_id"]
 
-    def post_order_paid(self, shop: Shop, webhook_id: str | None = None) -> requests.Response:
-        body = fixture_bytes("shopify", "orders_paid")
+    def post_order_paid(
+        self, shop: Shop, webhook_id: str | None = None, body: bytes | None = None
+    ) -> requests.Response:
+        body = body or fixture_bytes("shopify", "orders_paid")
         return requests.post(
             f"{self.base_url}/webhooks/shopify/{shop.id}",
             data=body,

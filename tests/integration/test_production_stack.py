@@ -3,6 +3,7 @@ PostgreSQL and a real redis-server, driven over HTTP like a shop platform would 
 
 from __future__ import annotations
 
+import json
 import os
 from datetime import UTC, datetime, timedelta
 
@@ -11,6 +12,7 @@ from rq import Queue
 from rq.cron import CronScheduler, get_cron_job_ids
 from rq.job import Job, JobStatus
 
+from tests.conftest import fixture_bytes
 from tests.servers import wait_until
 
 from .stack import BUYER, POLL_SECONDS, commission_summary, expected_commissions
@@ -85,7 +87,9 @@ def test_the_same_order_in_a_new_delivery_earns_no_second_commission(stack, star
     stack.post_order_paid(shop, webhook_id="delivery-1")
     wait_for_commissions(stack, shop)
 
-    reply = stack.post_order_paid(shop, webhook_id="delivery-2")
+    # The same order snapshot again, in other bytes (the same bytes would be the same delivery).
+    again = json.dumps(json.loads(fixture_bytes("shopify", "orders_paid")), indent=1).encode()
+    reply = stack.post_order_paid(shop, webhook_id="delivery-2", body=again)
 
     assert (reply.status_code, reply.json()) == (200, ACK)
     assert wait_until(lambda: stack.inbox()[-1][2] == "processed", timeout=POLL_SECONDS), stack.inbox()

@@ -44,7 +44,9 @@ def test_rq_mode_enqueues_after_commit_and_a_simple_worker_applies_the_order(rq_
     app, connection = rq_app
     client, database = app.test_client(), runtime.current().database
     with database.transaction() as session:
-        new = shops.create_shop(session, name="RQ shop", platform="shopify", webhook_secret="whsec-rq")
+        new = shops.create_shop(
+            session, name="RQ shop", platform="shopify", webhook_secret="whsec-rq-0123456789"
+        )
     shop_id, auth = new.shop.id, {"X-Api-Key": new.api_key}
     member = client.post(
         f"/api/v1/shops/{shop_id}/members",
@@ -63,7 +65,7 @@ def test_rq_mode_enqueues_after_commit_and_a_simple_worker_applies_the_order(rq_
     reply = client.post(
         f"/webhooks/shopify/{shop_id}",
         data=body,
-        headers=shopify_headers("orders/paid", body, "whsec-rq", "delivery-1"),
+        headers=shopify_headers("orders/paid", body, "whsec-rq-0123456789", "delivery-1"),
     )
 
     assert (reply.status_code, reply.json) == (200, {"ok": True})

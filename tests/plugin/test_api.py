@@ -1,8 +1,10 @@
 """The JSON API: per-shop API keys, bindings, balances, ledger, orders, OpenAPI, health."""
 
 import pytest
+from sqlalchemy import func, select
 
 from plugin.cli_demo import seed_chain
+from plugin.models import Binding
 from tests.conftest import fixture_bytes
 
 
@@ -20,7 +22,22 @@ def test_openapi_document_lists_the_endpoints(client):
         "/api/v1/shops/{shop_id}/bindings",
         "/api/v1/shops/{shop_id}/members/{member_id}/ledger",
     } <= paths
-    assert doc["components"]["securitySchemes"]["ApiKey"]["name"] == "X-Api-Key"
+    assert doc["components"]["securitySchemes"] == {
+        "ApiKey": {"type": "apiKey", "in": "header", "name": "X-Api-Key"},
+        "Bearer": {"type": "http", "scheme": "bearer", "description": "the shop's API key as a bearer token"},
+    }
+    balances = doc["paths"]["/api/v1/shops/{shop_id}/members/{member_id}/balances"]["get"]
+    assert balances["security"] == [{"ApiKey": []}, {"Bearer": []}]
+    shop_id = next(
+        p for p in doc["paths"]["/api/v1/shops/{shop_id}/bindings"]["parameters"] if p["name"] == "shop_id"
+    )
+    assert shop_id["schema"] == {"type": "integer", "format": "int64", "minimum": 1, "maximum": 2**63 - 1}
+
+
+def test_the_key_works_as_a_bearer_token(client, shop):
+    reply = client.get(api(shop, "/rules"), headers={"Authorization": f"Bearer {shop.api_key}"})
+    assert reply.status_code == 200
+    assert [v["version"] for v in reply.get_json()] == [1]
 
 
 @pytest.mark.parametrize("headers", [{}, {"X-Api-Key": "wrong"}, {"Authorization": "Bearer wrong"}])
@@ -62,26 +79,93 @@ def test_member_distributor_binding_flow(client, shop):
 
 
 @pytest.mark.parametrize(
-    "body",
+    ("body", "fields"),
     [
-        {},
-        {"member_id": "1", "invite_code": "X"},
-        {"member_id": 1},
-        {"member_id": 1, "invite_code": "X", "source": "spam"},
+        (
+            {},
+            {
+                "json.member_id": ["Missing data for required field."],
+                "json.invite_code": ["Missing data for required field."],
+            },
+        ),
+        ({"member_id": "1", "invite_code": "X"}, {"json.member_id": ["Not a valid integer."]}),
+        ({"member_id": 1}, {"json.invite_code": ["Missing data for required field."]}),
+        (
+            {"member_id": 1, "invite_code": "X", "source": "spam"},
+            {"json.source": ["Must be one of: invite_code, link, qr, order_ref."]},
+        ),
+        (
+            {"member_id": 2**63, "invite_code": "X"},
+            {
+                "json.member_id": [
+                    "Must be greater than or equal to 1 and less than or equal to 9223372036854775807."
+                ]
+            },
+        ),
+        (
+            {"member_id": 0, "invite_code": "X"},
+            {
+                "json.member_id": [
+                    "Must be greater than or equal to 1 and less than or equal to 9223372036854775807."
+                ]
+            },
+        ),
     ],
 )
-def test_bad_binding_requests_are_422_json(client, shop, body):
+def test_bad_binding_requests_are_422_naming_every_field(client, shop, database, body, fields):
     reply = client.post(api(shop, "/bindings"), json=body, headers=shop.auth)
     assert reply.status_code == 422
-    assert "error" in reply.get_json()
+    error = reply.get_json()["error"]
+    first = next(iter(fields))  # the schema's first field in error
+    assert error == {
+        "code": "invalid_request",
+        "field": first,
+        "message": f"{first}: {fields[first][0]}",
+        "fields": fields,
+    }
+    with database.transaction() as session:
+        assert session.scalar(select(func.count()).select_from(Binding)) == 0
 
 
-def test_non_json_body_is_4xx_json(client, shop):
+@pytest.mark.parametrize(
+    ("data", "content_type"),
+    [("nope", "text/plain"), ("{bad", "application/json"), ("[1]", "application/json")],
+)
+def test_a_body_that_is_not_a_json_object_is_400_naming_the_body(client, shop, data, content_type):
     reply = client.post(
-        api(shop, "/bindings"), data="nope", headers={**shop.auth, "Content-Type": "text/plain"}
+        api(shop, "/bindings"), data=data, headers={**shop.auth, "Content-Type": content_type}
     )
-    assert 400 <= reply.status_code < 500
-    assert "error" in reply.get_json()
+    assert reply.status_code == 400
+    assert reply.get_json() == {
+        "error": {"code": "bad_request", "message": "the body must be a JSON object", "field": "body"}
+    }
+
+
+@pytest.mark.parametrize(
+    ("path", "status"),
+    [
+        (f"/api/v1/shops/{2**63}/members/1/balances", 404),
+        ("/api/v1/shops/{shop}/members/" + str(2**63) + "/balances", 404),
+        ("/api/v1/shops/{shop}/members/0/balances", 404),
+        ("/api/v1/shops/{shop}/members/-1/balances", 404),
+        ("/api/v1/shops/{shop}/rules/" + str(2**31), 404),
+        ("/api/v1/shops/{shop}/rules/" + str(2**40), 404),
+        ("/api/v1/shops/{shop}/members/1/ledger?before_id=" + str(2**63), 422),
+        ("/api/v1/shops/{shop}/members/1/ledger?before_id=0", 422),
+    ],
+)
+def test_ids_beyond_the_columns_range_are_404_or_422_never_500(client, shop, path, status):
+    reply = client.get(path.format(shop=shop.id), headers=shop.auth)
+    assert reply.status_code == status, reply.get_json()
+    assert reply.get_json()["error"]["code"] == ("not_found" if status == 404 else "invalid_request")
+
+
+def test_a_rollback_to_a_version_beyond_the_column_is_422(client, shop):
+    reply = client.post(
+        api(shop, "/rules/rollback"), json={"version": 2**31, "actor": "ops"}, headers=shop.auth
+    )
+    assert reply.status_code == 422
+    assert reply.get_json()["error"]["field"] == "json.version"
 
 
 def test_balances_ledger_and_order(client, shop, send, database):

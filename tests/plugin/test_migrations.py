@@ -24,4 +24,4 @@ def test_downgrade_and_upgrade_again(tmp_path):
     assert inspect(engine).get_table_names() == ["alembic_version"]
     engine.dispose()
     migrations.upgrade(url)
-    assert migrations.current_revision(url) == "0001"
+    assert migrations.current_revision(url) == migrations.head_revision()

@@ -44,6 +44,17 @@ def test_duplicate_delivery_is_acknowledged_and_processed_once(send, shop, datab
         assert session.scalar(select(InboxEvent.attempts)) == 1
 
 
+def test_the_same_signed_body_under_a_new_delivery_id_is_the_same_delivery(send, shop, database):
+    body = fixture_bytes("shopify", "orders_paid")
+    assert send(shop, "orders/paid", body, "first").get_json() == {"ok": True}
+    assert send(shop, "orders/paid", body, "second").get_json() == {"ok": True}
+    with database.transaction() as session:
+        assert session.execute(select(InboxEvent.event_key, InboxEvent.attempts)).all() == [("first", 1)]
+    # the same bytes under another topic are another delivery
+    assert send(shop, "orders/updated", body, "third").status_code == 200
+    assert count(database, InboxEvent) == 2
+
+
 def test_unknown_topic_is_recorded_and_ignored(send, shop, database):
     reply = send(shop, "products/create", {"id": 1, "title": "Tee"})
     assert reply.status_code == 200
@@ -111,6 +122,18 @@ def _paid(**changes) -> bytes:
         (_paid(line_items__0__quantity="2"), 422, "line_items.0.quantity"),
         (_paid(line_items__0__quantity=0), 422, "line_items.0.quantity"),
         (_paid(created_at="yesterday"), 422, "created_at"),
+        (_paid(total_price="abc"), 422, "total_price"),
+        (_paid(subtotal_price=398), 422, "subtotal_price"),
+        (_paid(line_items__0__total_discount="-1.00"), 422, "line_items.0.total_discount"),
+        (_paid(line_items__0__price="100000000000000.00"), 422, "line_items.0.price"),
+        (_paid(line_items__0__price="999999999999999999.99"), 422, "line_items.0.price"),
+        (_paid(line_items__0__quantity=2**31), 422, "line_items.0.quantity"),
+        (
+            _paid(line_items__0__price="9999999999.00", line_items__0__quantity=100000),
+            422,
+            "line_items.0.price",
+        ),
+        (_paid(test="yes"), 422, "test"),
     ],
 )
 def test_malformed_payload_is_4xx_naming_the_field_and_stores_nothing(
@@ -127,13 +150,15 @@ def test_malformed_payload_is_4xx_naming_the_field_and_stores_nothing(
 @pytest.mark.parametrize(
     "header", ["X-Shopify-Topic", "X-Shopify-Webhook-Id", "X-Shopify-Shop-Domain", "X-Shopify-API-Version"]
 )
-def test_missing_required_header_is_4xx(client, shop, database, header):
+def test_missing_required_header_is_422_naming_it(client, shop, database, header):
     body = fixture_bytes("shopify", "orders_paid")
     headers = shopify_headers("orders/paid", body, shop.secret)
     del headers[header]
     reply = client.post(shop.webhook_url, data=body, headers=headers)
-    assert 400 <= reply.status_code < 500
-    assert reply.get_json()["error"]["code"] == "bad_payload"
+    assert reply.status_code == 422
+    assert reply.get_json() == {
+        "error": {"code": "bad_payload", "message": f"missing {header} header", "field": header}
+    }
     assert nothing_stored(database)
 
 
@@ -150,15 +175,38 @@ def test_oversized_body_is_413_json(client, shop, database, app):
 def test_empty_body_is_400(client, shop, database):
     reply = client.post(shop.webhook_url, data=b"", headers=shopify_headers("orders/paid", b"", shop.secret))
     assert reply.status_code == 400
+    assert reply.get_json() == {"error": {"code": "bad_payload", "message": "empty body", "field": "body"}}
     assert nothing_stored(database)
 
 
-@pytest.mark.parametrize(("url", "status"), [("/webhooks/shopify/999999", 404), ("/webhooks/nosuch/1", 404)])
-def test_unknown_shop_or_platform_is_404_json(client, shop, database, url, status):
+@pytest.mark.parametrize(
+    ("url", "code", "field"),
+    [
+        ("/webhooks/shopify/999999", "not_found", "shop_id"),
+        ("/webhooks/nosuch/1", "unknown_platform", "platform"),
+        (f"/webhooks/shopify/{2**63}", "not_found", None),
+        ("/webhooks/shopify/0", "not_found", None),
+    ],
+)
+def test_unknown_shop_or_platform_is_404_json(client, shop, database, url, code, field):
     body = fixture_bytes("shopify", "orders_paid")
     reply = client.post(url, data=body, headers=shopify_headers("orders/paid", body, shop.secret))
-    assert reply.status_code == status
-    assert "error" in reply.get_json()
+    assert reply.status_code == 404
+    error = reply.get_json()["error"]
+    assert (error["code"], error.get("field")) == (code, field)
+    assert nothing_stored(database)
+
+
+def test_a_shop_on_another_platform_is_404(client, shop, database, monkeypatch):
+    from adapters.registry import PLATFORMS
+
+    monkeypatch.setitem(PLATFORMS, "othershop", PLATFORMS["shopify"])
+    body = fixture_bytes("shopify", "orders_paid")
+    reply = client.post(
+        f"/webhooks/othershop/{shop.id}", data=body, headers=shopify_headers("orders/paid", body, shop.secret)
+    )
+    assert reply.status_code == 404
+    assert reply.get_json()["error"]["field"] == "platform"
     assert nothing_stored(database)
 
 
@@ -172,10 +220,105 @@ def test_rotated_secret_old_and_new_both_verify_during_grace(send, shop, databas
     from plugin import shops
 
     with database.transaction() as session:
-        new_secret = shops.rotate_secret(session, shop.id, "the-new-secret")
+        new_secret = shops.rotate_secret(session, shop.id, "the-new-secret-4567")
     old = shop.secret
     assert send(shop, "orders/paid", fixture_bytes("shopify", "orders_paid")).status_code == 200
     shop.secret = new_secret
     assert send(shop, "orders/fulfilled", fixture_bytes("shopify", "orders_fulfilled")).status_code == 200
     assert old != new_secret
+    assert count(database, InboxEvent) == 2
+
+
+@pytest.mark.parametrize(
+    ("changes", "reason"),
+    [
+        ({"currency": "USD"}, "order currency USD is not the shop's currency CNY"),
+        ({"test": True}, "test order: the platform marked it as a test, it earns nothing"),
+    ],
+)
+def test_an_order_in_another_currency_or_a_test_order_is_kept_as_ignored_and_earns_nothing(
+    send, shop, database, changes, reason
+):
+    payload = {**fixture_json("shopify", "orders_paid"), **changes}
+    assert send(shop, "orders/paid", payload).get_json() == {"ok": True}
+    with database.transaction() as session:
+        assert session.execute(select(InboxEvent.status, InboxEvent.reason)).all() == [("ignored", reason)]
+    assert (count(database, Order), count(database, Commission), count(database, LedgerEntry)) == (0, 0, 0)
+
+
+def test_a_refund_in_another_currency_is_kept_as_ignored(send, shop, database):
+    from plugin.cli_demo import seed_chain
+
+    with database.transaction() as session:
+        seed_chain(session, shop.id)
+    send(shop, "orders/paid", fixture_bytes("shopify", "orders_paid"))
+    refund = fixture_json("shopify", "refunds_create")
+    refund["refund_line_items"][0]["subtotal_set"]["shop_money"]["currency_code"] = "USD"
+    refund["transactions"][0]["currency"] = "USD"
+    assert send(shop, "refunds/create", refund).status_code == 200
+    with database.transaction() as session:
+        assert session.execute(select(InboxEvent.topic, InboxEvent.status, InboxEvent.reason)).all() == [
+            ("orders/paid", "processed", None),
+            ("refunds/create", "ignored", "refund currency USD is not the shop's currency CNY"),
+        ]
+        assert sorted(session.scalars(select(Commission.reversed))) == [0, 0, 0, 0]
+
+
+def test_the_signature_is_checked_before_any_write_lock(client, shop, database, database_url):
+    """A flood of unsigned posts must never queue behind (or block) the writers."""
+    import sqlite3
+    import threading
+
+    body = fixture_bytes("shopify", "orders_paid")
+    headers = shopify_headers("orders/paid", body, "not-the-secret")
+    holding, release = threading.Event(), threading.Event()
+
+    def writer():  # the job thread in the middle of a long write
+        with database.transaction():
+            holding.set()
+            release.wait(10)
+
+    other = None
+    if database_url.startswith("sqlite"):  # and another process holding SQLite's write lock
+        other = sqlite3.connect(database_url.removeprefix("sqlite:///"), isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")
+    thread = threading.Thread(target=writer)
+    thread.start()
+    holding.wait(5)
+    replies = []
+    request = threading.Thread(
+        target=lambda: replies.append(client.post(shop.webhook_url, data=body, headers=headers))
+    )
+    try:
+        request.start()
+        request.join(3)
+        assert not request.is_alive(), "the unsigned request waited for the write lock"
+        assert replies[0].status_code == 401
+    finally:
+        if other is not None:
+            other.rollback()
+            other.close()
+        release.set()
+        thread.join()
+        request.join()
+    assert nothing_stored(database)
+
+
+def test_an_old_secret_stops_working_when_its_grace_period_ends(send, shop, database, monkeypatch):
+    from datetime import timedelta
+
+    from plugin import shops
+
+    with database.transaction() as session:
+        new_secret = shops.rotate_secret(session, shop.id, "the-new-secret-0123")
+    old_secret = shop.secret
+    rotated_at = shops.utcnow()
+    monkeypatch.setattr(shops, "utcnow", lambda: rotated_at + shops.ROTATION_GRACE - timedelta(seconds=5))
+    assert send(shop, "orders/paid", fixture_bytes("shopify", "orders_paid")).status_code == 200
+    monkeypatch.setattr(shops, "utcnow", lambda: rotated_at + shops.ROTATION_GRACE + timedelta(seconds=5))
+    refused = send(shop, "orders/fulfilled", fixture_bytes("shopify", "orders_fulfilled"))
+    assert refused.status_code == 401
+    shop.secret = new_secret
+    assert send(shop, "orders/fulfilled", fixture_bytes("shopify", "orders_fulfilled")).status_code == 200
+    assert old_secret != new_secret
     assert count(database, InboxEvent) == 2
