@@ -58,6 +58,19 @@ def ignore_reason(shop: Shop, document: schema.Order | schema.Refund | None) -> 
     return None
 
 
+def snapshot_target(snapshot: schema.Order) -> OrderStatus:
+    """The status a snapshot asks the order to reach.
+
+    A cancelled order that was paid (it carries ``paid_at``) is, for the money, a paid order:
+    its refunds take the commission back. So an early ``cancelled`` snapshot of a paid order
+    moves it to paid (and prices it), exactly as ``orders/paid`` then ``orders/cancelled`` would;
+    only a cancellation of an order never paid closes it.
+    """
+    if snapshot.status == "cancelled" and snapshot.paid_at is not None:
+        return S.PAID
+    return SNAPSHOT_STATUS[snapshot.status]
+
+
 def path(current: OrderStatus, target: OrderStatus) -> list[OrderStatus]:
     """The steps from ``current`` to ``target`` along ``TRANSITIONS`` ([] if none or already there)."""
     frontier, came_from = [current], {current: None}
@@ -158,7 +171,7 @@ def apply_snapshot(session: Session, shop: Shop, snapshot: schema.Order) -> Orde
         ).id
         _sync_lines(session, order, snapshot.lines)
         _bind_by_ref(session, order)
-    for step in path(OrderStatus(order.status), SNAPSHOT_STATUS[snapshot.status]):
+    for step in path(OrderStatus(order.status), snapshot_target(snapshot)):
         _enter(session, shop, order, step, snapshot)
     if order.source_updated_at is None or snapshot.updated_at > order.source_updated_at:
         order.source_updated_at = snapshot.updated_at
