@@ -8,7 +8,6 @@ what the reference engine (``check_conditions_recursively``) can evaluate.
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 
 from business_rules import operators
@@ -21,6 +20,7 @@ from business_rules.fields import (
 )
 
 from .errors import RuleSetError
+from .predicates import compile_regex
 from .variables import LINE_VARIABLES, is_recruiting_name
 from .vocabulary import OPERATORS
 
@@ -151,9 +151,9 @@ def _check_value(value, input_type: str, operator: str, path: str, rule_id: str,
             )
         if operator == "matches_regex":
             try:
-                re.compile(value)
-            except re.error as exc:
-                raise RuleSetError.at(f"not a valid regular expression: {exc}", path, rule_id) from None
+                compile_regex(value)
+            except ValueError as exc:
+                raise RuleSetError.at(str(exc), path, rule_id, guard="linear_regex") from None
     elif input_type == FIELD_SELECT_MULTIPLE:
         if not isinstance(value, list) or not value or not all(isinstance(item, str) for item in value):
             raise RuleSetError.at(

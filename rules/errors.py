@@ -19,8 +19,11 @@ class RuleSetError(ValueError):
             error: ``"tier_depth"`` (pays a tier beyond the shop's depth or beyond 3),
             ``"recruiting"`` (a condition on member/invitee/team counts instead of sales),
             ``"rate_range"`` (a percent outside 0..100 or not a plain decimal),
-            ``"minor_units"`` (an amount that is not whole non-negative minor units) or
-            ``"no_floats"`` (a binary float anywhere in the document).
+            ``"minor_units"`` (an amount that is not whole non-negative minor units),
+            ``"no_floats"`` (a binary float anywhere in the document),
+            ``"commission_ceiling"`` (the tiers' rates can add up to more than the shop's
+            ceiling on one line) or ``"linear_regex"`` (a regular expression that cannot run
+            in linear time).
     """
 
     code = "invalid_ruleset"

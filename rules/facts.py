@@ -86,6 +86,10 @@ class LineFacts:
             beneficiary on the other lines of this order; read by ``cap_per_order``.
         already_paid_this_month: Commission (minor units) already accrued to this
             beneficiary this shop-local calendar month; read by ``cap_per_month``.
+        already_paid_this_line: Commission (minor units) already priced on this same line for
+            the other tiers (the lower ones, priced first); read by the line ceiling.
+        line_ceiling: The most (minor units) all tiers together may earn on this line (the
+            shop's ceiling, e.g. 50 % of ``line_paid_amount``); None for no ceiling.
     """
 
     tier: int
@@ -107,6 +111,8 @@ class LineFacts:
     beneficiary_region: str = ""
     already_paid_this_order: int = 0
     already_paid_this_month: int = 0
+    already_paid_this_line: int = 0
+    line_ceiling: int | None = None
 
     def __post_init__(self):
         require_int(self.tier, "tier", 1)
@@ -119,8 +125,11 @@ class LineFacts:
             "beneficiary_month_sales",
             "already_paid_this_order",
             "already_paid_this_month",
+            "already_paid_this_line",
         ):
             require_int(getattr(self, name), name, 0)
+        if self.line_ceiling is not None:
+            require_int(self.line_ceiling, "line_ceiling", 0)
         for name in ("level", "product_id", "channel", "currency", "region", "beneficiary_region"):
             require_str(getattr(self, name), name)
         require_str(self.sku, "sku", optional=True)

@@ -5,7 +5,9 @@ facts can hold (validated ``LineFacts``/``RiskFacts``, validated documents):
 
 * strings: ``value or ""`` is compared as is (``equal_to``, ``starts_with``,
   ``ends_with``, ``contains``, ``non_empty``), ``equal_to_case_insensitive`` compares
-  ``str.lower()`` of both sides, ``matches_regex`` is ``re.search`` (not a full match);
+  ``str.lower()`` of both sides, ``matches_regex`` is a search (not a full match), run by
+  RE2 (google-re2) so that no pattern can take more than linear time: validation refuses the
+  few Python-only constructs RE2 cannot run (backreferences, lookaround);
 * numbers: business-rules compares Decimals with an epsilon of 0.000001; for two
   integers that is exactly ``==``/``>``/``<`` (a non-zero integer difference is at least
   1), so integer facts take the integer path and Decimal facts the epsilon path;
@@ -20,14 +22,37 @@ are folded to constants, and groups fold accordingly.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from decimal import Decimal
 
+import re2
 from business_rules.operators import NumericType
 
 _EPSILON = NumericType.EPSILON
 SELECT_TYPES = ("select", "select_multiple")
+#: Longest regular expression a condition may carry.
+MAX_REGEX_LENGTH = 1000
+_RE2_OPTIONS = re2.Options()
+_RE2_OPTIONS.log_errors = False  # a refused pattern is reported to the caller, not to stderr
+
+
+def compile_regex(pattern: str):
+    """Compile ``pattern`` with RE2: matching takes linear time in the text, whatever the pattern.
+
+    Raises:
+        ValueError: the pattern is too long or uses what RE2 cannot run in linear time
+            (backreferences, lookahead/lookbehind), or is not a regular expression.
+    """
+    if len(pattern) > MAX_REGEX_LENGTH:
+        raise ValueError(f"a regular expression may be at most {MAX_REGEX_LENGTH} characters")
+    try:
+        return re2.compile(pattern, options=_RE2_OPTIONS)
+    except re2.error as exc:
+        reason = exc.args[0].decode() if exc.args and isinstance(exc.args[0], bytes) else str(exc)
+        raise ValueError(
+            f"not a linear-time regular expression ({reason}); "
+            "backreferences and lookaround are not supported"
+        ) from None
 
 Predicate = Callable[[list], bool]
 
@@ -148,7 +173,7 @@ def _decimal_leaf(operator: str, other: int, i: int) -> Predicate:
 
 def _string_leaves() -> dict:
     def regex(value, i):
-        search = re.compile(value).search
+        search = compile_regex(value).search
         return lambda v: search(v[i]) is not None
 
     def case_insensitive(value, i):

@@ -21,6 +21,7 @@ CAPPED = "capped"
 CAPPED_PER_LINE = "capped_per_line"
 CAPPED_PER_ORDER = "capped_per_order"
 CAPPED_PER_MONTH = "capped_per_month"
+CAPPED_BY_CEILING = "capped_by_ceiling"
 
 _ZERO = Decimal(0)
 
@@ -42,7 +43,10 @@ class Pricing:
             (the line's paid amount; ``rule`` None, with ``uncapped`` and ``amount``),
             ``capped_per_line``, ``capped_per_order``, ``capped_per_month`` (the rule
             that set the limit, with ``cap``, ``already_paid``, ``uncapped`` = the amount
-            before this limit, and ``amount`` after it). Empty if nothing matched.
+            before this limit, and ``amount`` after it), and last ``capped_by_ceiling`` (the
+            shop's ceiling on all tiers of the line: ``rule`` None, ``cap`` = the line's
+            ceiling, ``already_paid`` = the other tiers' commission on the line). Empty if
+            nothing matched.
         caps: The limits in force, by kind (``per_line``, ``per_order``, ``per_month``):
             the smallest limit of each kind among the rules that counted (base or
             stacked); empty if none. Reported whether or not they lowered the amount.
@@ -146,7 +150,29 @@ def combine(matched: list[Contribution], facts, explain: bool = True) -> Pricing
         )
     if caps:
         amount = _apply_caps(amount, caps, cap_rules, facts, explanation if explain else [])
+    if facts.line_ceiling is not None:
+        amount = _apply_ceiling(amount, facts, explanation if explain else [])
     return Pricing(amount, rate, fixed, explanation, caps)
+
+
+def _apply_ceiling(amount: int, facts, explanation: list) -> int:
+    """The last line of defence: all tiers together never earn more than the line's ceiling."""
+    room = max(facts.line_ceiling - facts.already_paid_this_line, 0)
+    if amount <= room:
+        return amount
+    explanation.append(
+        {
+            "rule": None,
+            "priority": None,
+            "mode": None,
+            "effect": CAPPED_BY_CEILING,
+            "cap": facts.line_ceiling,
+            "already_paid": facts.already_paid_this_line,
+            "uncapped": amount,
+            "amount": room,
+        }
+    )
+    return room
 
 
 def _apply_caps(amount: int, caps: dict, cap_rules: dict, facts, explanation: list) -> int:

@@ -5,13 +5,15 @@ only running totals per group (tier, level, category, ... — bounded by the num
 distinct keys, not of lines) and writes nothing. The caller feeds it from the
 database (one item per order line and paid tier) and shows progress.
 
-Order and month caps depend on what the draft itself would have paid earlier, so when
-the draft has ``cap_per_order``/``cap_per_month`` rules and the items carry a
-``beneficiary`` (and ``order``) key, :func:`simulate` keeps each beneficiary's running
-simulated totals and passes them as ``already_paid_this_order``/``already_paid_this_month``
-(the month total starts from the facts' own ``already_paid_this_month`` at the
-beneficiary's first line of that month in the replay, i.e. what was really paid before
-the replay window). Items must then come in time order.
+Order and month caps and the line ceiling depend on what was paid before a line, so each
+item's facts carry what was *actually* paid before it (``already_paid_this_order``,
+``already_paid_this_month``, ``already_paid_this_line``), as it was when the line was priced.
+A draft that pays differently would have left different figures, so :func:`replay` keeps
+the draft's own deviation (simulated minus actual) of every earlier item in the replay — per
+beneficiary and shop-local month, per beneficiary and order, and per order line across tiers —
+and adds it to those figures. Replaying the rules that priced the history therefore gives back
+exactly what was paid. Items must come in the order they were priced, with their
+``beneficiary``, ``order`` and ``line`` keys (items without them are priced on their facts alone).
 """
 
 from __future__ import annotations
@@ -31,14 +33,16 @@ class HistoricalLine(NamedTuple):
     Attributes:
         facts: The line's facts, as they were when it was priced.
         actual_amount: The commission actually accrued for it (0 if none).
-        beneficiary: Who earned it (any hashable id); needed only for order/month caps.
-        order: The order's id; needed only for order caps.
+        beneficiary: Who earned it (any hashable id); keys the month and order deviations.
+        order: The order's id; keys the order and line deviations.
+        line: The line's id within the order; keys the line (ceiling) deviation.
     """
 
     facts: LineFacts
     actual_amount: int
     beneficiary: Hashable | None = None
     order: Hashable | None = None
+    line: Hashable | None = None
 
 
 #: Default grouping: per tier, per distributor level, per product category.
@@ -149,35 +153,63 @@ def replay(
 
     Args:
         compiled: The draft, compiled.
-        lines: :class:`HistoricalLine` items or plain ``(facts, actual_amount)`` pairs.
+        lines: :class:`HistoricalLine` items or plain ``(facts, actual_amount)`` pairs, in the
+            order they were priced.
         explain: Fill ``pricing.explanation`` (off by default: replays only need amounts).
+
+    Yields:
+        The facts the draft was priced on (the actual figures plus the draft's deviation),
+        the actual amount and the draft's pricing.
     """
-    track = bool(compiled.cap_kinds & {"per_order", "per_month"})
-    state: dict[Hashable, list] = {}
+    deviation = _Deviation(bool(compiled.cap_kinds & {"per_order", "per_month"}))
     for item in lines:
         facts, actual = item[0], item[1]
-        beneficiary = item[2] if len(item) > 2 else None
-        if track and beneficiary is not None:
-            order = item[3] if len(item) > 3 else None
-            facts, running = _with_running_totals(
-                facts, order, state.setdefault(beneficiary, [None, 0, None, 0])
-            )
-            pricing = compiled.price(facts, explain)
-            running[1] += pricing.amount
-            running[3] += pricing.amount
-        else:
-            pricing = compiled.price(facts, explain)
+        keys = tuple(item[2:5]) if len(item) > 2 else ()
+        facts = deviation.apply(facts, keys)
+        pricing = compiled.price(facts, explain)
+        deviation.record(facts, keys, pricing.amount - actual)
         yield facts, actual, pricing
 
 
-def _with_running_totals(facts: LineFacts, order, running: list) -> tuple[LineFacts, list]:
-    month = (facts.order_time.year, facts.order_time.month)
-    if running[2] != month:
-        running[2], running[3] = month, facts.already_paid_this_month
-    if order is None or running[0] != order:
-        running[0], running[1] = order, 0
-    facts = dataclasses.replace(facts, already_paid_this_order=running[1], already_paid_this_month=running[3])
-    return facts, running
+class _Deviation:
+    """How much more (or less) the draft paid than the history, by what each figure counts."""
+
+    def __init__(self, tracks_caps: bool):
+        self.tracks_caps = tracks_caps
+        self.month: dict[tuple, int] = {}
+        self.order: dict[tuple, int] = {}
+        self.line: dict[tuple, int] = {}
+
+    @staticmethod
+    def _month(facts: LineFacts, beneficiary) -> tuple:
+        return beneficiary, facts.order_time.year, facts.order_time.month
+
+    def apply(self, facts: LineFacts, keys: tuple) -> LineFacts:
+        beneficiary, order, line = (*keys, None, None, None)[:3]
+        changes = {}
+        if self.tracks_caps and beneficiary is not None:
+            month = self.month.get(self._month(facts, beneficiary), 0)
+            this_order = self.order.get((beneficiary, order), 0) if order is not None else 0
+            if month or this_order:
+                changes["already_paid_this_month"] = max(facts.already_paid_this_month + month, 0)
+                changes["already_paid_this_order"] = max(facts.already_paid_this_order + this_order, 0)
+        if facts.line_ceiling is not None and order is not None and line is not None:
+            other_tiers = self.line.get((order, line), 0)
+            if other_tiers:
+                changes["already_paid_this_line"] = max(facts.already_paid_this_line + other_tiers, 0)
+        return dataclasses.replace(facts, **changes) if changes else facts
+
+    def record(self, facts: LineFacts, keys: tuple, difference: int) -> None:
+        if not difference:
+            return
+        beneficiary, order, line = (*keys, None, None, None)[:3]
+        if self.tracks_caps and beneficiary is not None:
+            month = self._month(facts, beneficiary)
+            self.month[month] = self.month.get(month, 0) + difference
+            if order is not None:
+                self.order[beneficiary, order] = self.order.get((beneficiary, order), 0) + difference
+        if facts.line_ceiling is not None and order is not None and line is not None:
+            self.line[order, line] = self.line.get((order, line), 0) + difference
 
 
 def simulate(

@@ -6,7 +6,10 @@ and the field path (``rules[2].actions[0].params.percent``).
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from .actions import ACTION_MODES, MODES, PARAM_PARSERS, RuleActions
+from .ceiling import check_ceiling
 from .conditions import Vocabulary, check_conditions
 from .errors import RuleSetError
 from .facts import MAX_TIERS
@@ -23,20 +26,24 @@ PARAM_GUARDS = {"percent": "rate_range", "amount": "minor_units"}
 ACTION_PARAMS = {a["name"]: [p["name"] for p in a["params"] or []] for a in RuleActions.get_all_actions()}
 
 
-def validate_ruleset(doc, max_tier: int) -> None:
+def validate_ruleset(doc, max_tier: int, ceiling: Decimal | None = None) -> None:
     """Check that ``doc`` is a valid commission ruleset for a shop paying ``max_tier`` tiers.
 
     Args:
         doc: The ruleset document (parsed JSON).
         max_tier: How many tiers of inviters the shop pays (1..3).
+        ceiling: The shop's ceiling, in percent of a line's paid amount, on what all tiers
+            together may earn from it (see :mod:`rules.ceiling`); None checks no ceiling.
 
     Raises:
         RuleSetError: ``max_tier`` is outside 1..3, or the document is invalid: not an
             object, no ``rules`` list, a float anywhere, a rule without a unique ``id``,
             a non-int ``priority``, a ``mode`` other than replace/stack, a malformed
             conditions tree, an unknown or recruiting-based variable, an unknown
-            operator, a tier condition beyond ``max_tier``, or an unknown action or bad
-            action params. ``error.guard`` names the compliance guard, if one is broken.
+            operator, a tier condition beyond ``max_tier``, an unknown action or bad
+            action params, a regular expression that cannot run in linear time, or rates
+            that can add up to more than ``ceiling``. ``error.guard`` names the compliance
+            guard, if one is broken.
     """
     if isinstance(max_tier, bool) or not isinstance(max_tier, int) or not 1 <= max_tier <= MAX_TIERS:
         raise RuleSetError.at(
@@ -54,6 +61,8 @@ def validate_ruleset(doc, max_tier: int) -> None:
         _check_actions(rule["actions"], mode, f"{path}.actions", rule_id)
 
     check_document(doc, RULE_KEYS, check_body)
+    if ceiling is not None:
+        check_ceiling(doc, max_tier, ceiling)
 
 
 def check_document(doc, rule_keys: tuple, check_body) -> None:

@@ -178,6 +178,8 @@ line_facts = st.builds(
     beneficiary_region=words,
     already_paid_this_order=st.sampled_from([0, 100, 5000, 10**6]),
     already_paid_this_month=st.sampled_from([0, 100, 5000, 10**6]),
+    already_paid_this_line=st.sampled_from([0, 100, 5000]),
+    line_ceiling=st.none() | st.sampled_from([0, 50, 5000, 500000]),
 )
 
 

@@ -150,3 +150,35 @@ def test_excluded_line_reports_no_caps(make_facts):
     }
     pricing = priced(doc, make_facts())
     assert (pricing.amount, pricing.caps) == (0, {})
+
+
+def test_the_line_ceiling_bounds_all_tiers_together(make_facts, make_rule):
+    doc = {
+        "rules": [
+            make_rule(
+                "all",
+                0,
+                "replace",
+                {"all": [{"name": "tier", "operator": "greater_than", "value": 0}]},
+                ("set_rate", {"percent": "40"}),
+            )
+        ]
+    }
+    validate_ruleset(doc, 3)
+    first = price_line(doc, make_facts(tier=1, line_ceiling=5000))
+    assert (first.amount, first.explanation[-1]["effect"]) == (4000, "base")
+    second = price_line(doc, make_facts(tier=2, line_ceiling=5000, already_paid_this_line=4000))
+    assert second.amount == 1000
+    assert second.explanation[-1] == {
+        "rule": None,
+        "priority": None,
+        "mode": None,
+        "effect": "capped_by_ceiling",
+        "cap": 5000,
+        "already_paid": 4000,
+        "uncapped": 4000,
+        "amount": 1000,
+    }
+    third = price_line(doc, make_facts(tier=3, line_ceiling=5000, already_paid_this_line=5000))
+    assert third.amount == 0
+    assert price_line(doc, make_facts(tier=3, line_ceiling=None, already_paid_this_line=5000)).amount == 4000

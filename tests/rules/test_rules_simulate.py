@@ -81,39 +81,79 @@ def test_custom_groups(make_facts):
     assert report.groups["channel"]["poster"].simulated == 800
 
 
-def test_order_and_month_caps_use_the_drafts_running_totals(make_facts):
-    draft = {
-        "rules": [
-            tier_rate(1, "10", {"name": "cap_per_order", "params": {"amount": 1500}}),
-            {
-                "id": "monthly",
-                "priority": 0,
-                "mode": "stack",
-                "conditions": {"all": [{"name": "tier", "operator": "equal_to", "value": 1}]},
-                "actions": [{"name": "cap_per_month", "params": {"amount": 3000}}],
-            },
-        ]
-    }
-    validate_ruleset(draft, 1)
-    nov = datetime(2026, 11, 30, 12, tzinfo=CST)
-    dec = datetime(2026, 12, 1, 12, tzinfo=CST)
-
-    def line(when, already_month=0):
-        return make_facts(line_paid_amount=10000, order_time=when, already_paid_this_month=already_month)
-
-    lines = [
-        HistoricalLine(line(nov, already_month=1000), 0, "alice", "o1"),  # month seeded with 1000 paid before
-        HistoricalLine(line(nov), 0, "alice", "o1"),  # order cap: 1500 - 1000 = 500
-        HistoricalLine(line(nov), 0, "bob", "o1"),  # bob's own totals
-        HistoricalLine(line(nov), 0, "alice", "o2"),  # month cap: 3000 - (1000 + 1500) = 500
-        HistoricalLine(line(dec), 0, "alice", "o3"),  # a new month
+CAPPED_15 = {
+    "rules": [
+        tier_rate(1, "15", {"name": "cap_per_order", "params": {"amount": 2000}}),
+        {
+            "id": "monthly",
+            "priority": 0,
+            "mode": "stack",
+            "conditions": {"all": [{"name": "tier", "operator": "equal_to", "value": 1}]},
+            "actions": [{"name": "cap_per_month", "params": {"amount": 3500}}],
+        },
     ]
-    report = simulate(draft, lines, group_by={"who": lambda facts: facts.order_time.month})
-    assert report.total.simulated == 1000 + 500 + 1000 + 500 + 1000
-    assert report.groups["who"][12].simulated == 1000
+}
+NOV = datetime(2026, 11, 30, 12, tzinfo=CST)
+DEC = datetime(2026, 12, 1, 12, tzinfo=CST)
 
 
-def test_plain_pairs_ignore_running_caps(make_facts):
+def history_at_10_percent(make_facts):
+    """Lines that were priced at 10 % (1000 each), with the figures they were priced on."""
+
+    def line(when, month, order, actual, *keys):
+        facts = make_facts(
+            line_paid_amount=10000,
+            order_time=when,
+            already_paid_this_month=month,
+            already_paid_this_order=order,
+        )
+        return HistoricalLine(facts, actual, *keys)
+
+    return [
+        line(NOV, 1000, 0, 1000, "alice", "o1", "a"),  # alice had 1000 this month before the window
+        line(NOV, 2000, 1000, 1000, "alice", "o1", "b"),
+        line(NOV, 0, 0, 1000, "bob", "o1", "c"),  # bob: figures of his own
+        line(NOV, 3000, 0, 1000, "alice", "o2", "a"),
+        line(DEC, 0, 0, 1000, "alice", "o3", "a"),  # a new month
+    ]
+
+
+def test_caps_see_the_actual_figures_plus_the_drafts_own_deviation(make_facts):
+    validate_ruleset(CAPPED_15, 1)
+    amounts = [
+        pricing.amount
+        for _, _, pricing in replay(compile_ruleset(CAPPED_15), history_at_10_percent(make_facts))
+    ]
+    # o1/a: 1500 (rooms 2000 and 3500 - 1000); o1/b: order 1000 + 500 more -> room 500;
+    # bob: 1500; o2: month 3000 + 0 deviation (500 - 500) -> room 500; December: 1500.
+    assert amounts == [1500, 500, 1500, 500, 1500]
+
+
+def test_replaying_the_rules_that_priced_the_history_gives_it_back(make_facts):
+    priced = {"rules": [tier_rate(1, "10", {"name": "cap_per_month", "params": {"amount": 3000}})]}
+    validate_ruleset(priced, 1)
+    history = history_at_10_percent(make_facts)
+    history[3] = history[3]._replace(actual_amount=0)  # month cap: 3000 - 3000 left no room
+    report = simulate(priced, history)
+    assert (report.total.actual, report.total.simulated, report.total.changed) == (4000, 4000, 0)
+
+
+def test_the_line_ceiling_carries_the_drafts_deviation_across_tiers(make_facts):
+    draft = {"rules": [tier_rate(1, "30"), tier_rate(2, "30")]}
+    validate_ruleset(draft, 2)
+    lines = [
+        HistoricalLine(make_facts(tier=1, line_ceiling=5000), 1000, "d", "o1", "l1"),
+        HistoricalLine(
+            make_facts(tier=2, line_ceiling=5000, already_paid_this_line=1000), 500, "c", "o1", "l1"
+        ),
+        HistoricalLine(make_facts(tier=2, line_ceiling=5000), 500, "c", "o1", "l2"),
+    ]
+    amounts = [pricing.amount for _, _, pricing in replay(compile_ruleset(draft), lines, explain=True)]
+    # tier 1 pays 3000 instead of 1000, so tier 2 on l1 has 5000 - 3000 left; l2 is another line
+    assert amounts == [3000, 2000, 3000]
+
+
+def test_plain_pairs_are_priced_on_their_facts_alone(make_facts):
     draft = {"rules": [tier_rate(1, "10", {"name": "cap_per_order", "params": {"amount": 1500}})]}
     lines = [(make_facts(line_paid_amount=10000), 0)] * 3
     assert simulate(draft, lines).total.simulated == 3000  # each line: already_paid_this_order from its facts
