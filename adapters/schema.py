@@ -59,6 +59,7 @@ class Order:
     completed_at: datetime | None = None
     cancelled_at: datetime | None = None
     region: str | None = None  # delivery region (city), for region rules
+    campaign_tags: tuple[str, ...] = ()  # campaigns the order takes part in (tags, discount codes)
     test: bool = False  # the platform marked it as a test order: it earns nothing
 
     @property
@@ -155,6 +156,11 @@ class OrderSchema(Schema):
     paid_at = fields.AwareDateTime(load_default=None, allow_none=True)
     completed_at = fields.AwareDateTime(load_default=None, allow_none=True)
     cancelled_at = fields.AwareDateTime(load_default=None, allow_none=True)
+    campaign_tags = fields.List(
+        fields.String(validate=validate.Length(min=1, max=64)),
+        load_default=list,
+        validate=validate.Length(max=50),
+    )
     test = fields.Boolean(load_default=False)
 
     @validates_schema
@@ -165,7 +171,7 @@ class OrderSchema(Schema):
 
     @post_load
     def make(self, data, **kwargs):
-        return Order(**{**data, "lines": tuple(data["lines"])})
+        return Order(**{**data, "lines": tuple(data["lines"]), "campaign_tags": tuple(data["campaign_tags"])})
 
 
 class RefundLineSchema(Schema):

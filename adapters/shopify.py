@@ -117,6 +117,8 @@ _FAILED_FULFILLMENTS = ("cancelled", "error", "failure")
 _MAX_EVENT_KEY = 128
 _MAX_TOPIC = 100
 _MAX_REF_CODE = 64
+_MAX_TAG = 64
+_MAX_TAGS = 50
 
 
 class ShopifyAdapter:
@@ -242,6 +244,7 @@ def _order(data: dict) -> dict:
         "channel": _clip(as_text(data.get("source_name"), "source_name"), 64) or "web",
         "ref_code": _ref_code(data),
         "region": _region(data),
+        "campaign_tags": _campaign_tags(data),
         "buyer": _buyer(data),
         "lines": lines,
         "placed_at": iso(created),
@@ -278,6 +281,22 @@ def _check_money_fields(node: dict, names: tuple[str, ...], currency: str, path:
                     as_amount(money["amount"], money_currency, join(bag_path, "amount"))
         else:
             as_amount(value, currency, at)
+
+
+def _campaign_tags(data: dict) -> list[str]:
+    """The order's ``tags`` (comma-separated) and its discount codes, tolerantly: free text is
+    never worth a 4xx, so what is not a usable tag (not a string, empty, over 64) is skipped."""
+    found: list[str] = []
+    tags = data.get("tags")
+    candidates = tags.split(",") if isinstance(tags, str) else []
+    codes = data.get("discount_codes")
+    for code in codes if isinstance(codes, list) else ():
+        candidates.append(code.get("code") if isinstance(code, dict) else None)
+    for candidate in candidates:
+        tag = candidate.strip() if isinstance(candidate, str) else ""
+        if tag and len(tag) <= _MAX_TAG and tag not in found:
+            found.append(tag)
+    return found[:_MAX_TAGS]
 
 
 def _region(data: dict) -> str | None:

@@ -14,6 +14,7 @@ from werkzeug.exceptions import HTTPException
 import webhooks
 
 from . import jobs, runtime
+from .api import categories as categories_api
 from .api import members as members_api
 from .api import orders as orders_api
 from .api import require_json_body
@@ -54,6 +55,7 @@ def create_app(config: Config | None = None) -> Flask:
     api.register_blueprint(members_api.blueprint)
     api.register_blueprint(orders_api.blueprint)
     api.register_blueprint(rules_api.blueprint)
+    api.register_blueprint(categories_api.blueprint)
     _register_errors(app)
     _log_requests(app)
     app.before_request(require_json_body)

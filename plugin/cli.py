@@ -10,7 +10,7 @@ import click
 import migrations
 
 from . import inbox, jobs, members, runtime, settlement, shops
-from .cli_support import ISO_TIME, CommandGroup, check_port_free, shop_summary
+from .cli_support import ISO_TIME, PERCENT, CommandGroup, check_port_free, shop_summary
 from .config import Config
 from .db import utcnow
 
@@ -73,8 +73,25 @@ def shop():
 @click.option("--after-sales-days", type=int, default=7, show_default=True)
 @click.option("--webhook-secret", default=None, help="the platform app's signing secret (16+ bytes)")
 @click.option("--timezone", default="Asia/Shanghai", show_default=True, help="rules read order times here")
+@click.option(
+    "--commission-ceiling",
+    type=PERCENT,
+    default="50",
+    show_default=True,
+    help="% of a line all tiers together may earn from it (up to 100)",
+)
 @click.option("--base-url", default="http://127.0.0.1:8000", show_default=True)
-def shop_add(name, platform, currency, tier_depth, after_sales_days, webhook_secret, timezone, base_url):
+def shop_add(
+    name,
+    platform,
+    currency,
+    tier_depth,
+    after_sales_days,
+    webhook_secret,
+    timezone,
+    commission_ceiling,
+    base_url,
+):
     """Create a shop; prints its id, webhook URL, secret and API key as JSON (shown once)."""
     try:
         with _database().transaction() as session:
@@ -87,6 +104,7 @@ def shop_add(name, platform, currency, tier_depth, after_sales_days, webhook_sec
                 after_sales_days=after_sales_days,
                 webhook_secret=webhook_secret,
                 timezone=timezone,
+                commission_ceiling_bp=commission_ceiling,
                 actor="cli",
             )
     except shops.InvalidSetting as err:

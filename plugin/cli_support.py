@@ -6,6 +6,7 @@ from __future__ import annotations
 import errno
 import socket
 from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
 
 import click
 from sqlalchemy.exc import OperationalError, ProgrammingError
@@ -56,6 +57,26 @@ class IsoTime(click.ParamType):
 ISO_TIME = IsoTime()
 
 
+class Percent(click.ParamType):
+    """A percentage with at most two decimals (``50``, ``12.5``), as basis points (5000, 1250)."""
+
+    name = "percent"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        try:
+            basis_points = Decimal(str(value).strip().removesuffix("%")).scaleb(2)
+        except InvalidOperation:
+            self.fail(f"{value!r} is not a percentage, e.g. 50 or 12.5")
+        if not basis_points.is_finite() or basis_points != basis_points.to_integral_value():
+            self.fail(f"{value!r} is not a percentage with at most two decimals")
+        return int(basis_points)
+
+
+PERCENT = Percent()
+
+
 def check_port_free(host: str, port: int) -> None:
     """Fail in one line if ``host:port`` cannot be bound (in use, or not an address of this machine)."""
     with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM) as probe:
@@ -81,6 +102,7 @@ def shop_summary(new: shops.NewShop, base_url: str) -> dict:
         "tier_depth": shop.tier_depth,
         "after_sales_days": shop.after_sales_days,
         "timezone": shop.timezone,
+        "commission_ceiling": str(Decimal(shop.commission_ceiling_bp).scaleb(-2)),
         "webhook_url": f"{base_url.rstrip('/')}/webhooks/{shop.platform}/{shop.id}",
         "webhook_secret": new.webhook_secret,
         "api_key": new.api_key,

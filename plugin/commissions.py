@@ -8,6 +8,7 @@ only from what was really paid (refunds take back the same share of each commiss
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 
@@ -17,11 +18,11 @@ from sqlalchemy.orm import Session
 import rules
 from adapters.money import mul_div_half_up
 
-from . import audit, ledger
+from . import audit, ledger, tallies
 from .bindings import binding_of
 from .members import is_earning
-from .models import AccountKind, Commission, CommissionStatus, Order, Shop
-from .pricing_facts import LineFactsBuilder
+from .models import AccountKind, Attribution, Commission, CommissionStatus, Order, Shop
+from .pricing_facts import OrderFacts, TierWalk
 from .shops import MAX_TIER_DEPTH, active_rules
 
 OPEN = (CommissionStatus.PENDING, CommissionStatus.AVAILABLE)
@@ -49,7 +50,12 @@ def beneficiaries(session: Session, shop: Shop, order: Order) -> Iterator[tuple[
 
 
 def accrue(session: Session, shop: Shop, order: Order) -> list[Commission]:
-    """Create the pending commissions of a paid order (skipping any that exist already)."""
+    """Price a paid order for every beneficiary who may earn, once, and post the commissions.
+
+    The beneficiaries' month tallies are locked first (see ``plugin.tallies``), so caps and
+    ladders see every order priced before this one, and no other at the same time. Each tier
+    gets an ``Attribution`` recording the month figures it was priced with.
+    """
     earning = [
         (tier, distributor)
         for tier, member in beneficiaries(session, shop, order)
@@ -57,63 +63,88 @@ def accrue(session: Session, shop: Shop, order: Order) -> list[Commission]:
     ]
     if not earning:
         return []  # no binding, or nobody above who may earn (suspended distributors earn nothing)
+    if session.scalar(select(Attribution.id).where(Attribution.order_id == order.id).limit(1)):
+        return []  # priced before
+    month = tallies.month_of(shop, order.paid_at)
+    tally = tallies.lock(session, shop.id, [distributor.member_id for _, distributor in earning], month)
     rule_set = active_rules(session, shop)
-    earlier = commissions_of(session, order.id)
-    existing = {(c.order_line_id, c.tier) for c in earlier}
+    facts = OrderFacts(session, shop, order)
     expense = ledger.shop_account(session, shop.id, AccountKind.COMMISSION_EXPENSE, order.currency)
-    facts = LineFactsBuilder(session, shop, order)
+    line_totals: dict[int, int] = defaultdict(int)
     created = []
     for tier, distributor in earning:
-        beneficiary_id = distributor.member_id
-        paid_this_order = sum(c.amount for c in earlier if c.tier == tier)
-        for line in order.lines:
-            if (line.id, tier) in existing:
-                continue
-            pricing = rules.price_line(
-                rule_set.document,
-                facts.facts(line, tier, distributor, paid_this_order),
-                version_key=rule_set.fingerprint,
-            )
-            if pricing.amount <= 0:
-                continue
-            paid_this_order += pricing.amount
-            commission = Commission(
+        figures = tally[distributor.member_id]
+        session.add(
+            Attribution(
                 shop_id=shop.id,
                 order_id=order.id,
-                order_line_id=line.id,
-                beneficiary_id=beneficiary_id,
                 tier=tier,
-                currency=order.currency,
-                amount=pricing.amount,
-                rule_version=rule_set.version,
-                explanation=pricing.explanation,
-                settle_after=settle_after(shop, order),
-            )
-            session.add(commission)
-            session.flush()
-            pending = ledger.account(session, shop.id, beneficiary_id, AccountKind.PENDING, order.currency)
-            ledger.post(
-                session,
-                shop.id,
-                f"accrue:{commission.id}",
-                "accrue",
-                [ledger.debit(expense, pricing.amount), ledger.credit(pending, pricing.amount)],
-                memo=f"order {order.external_id} line {line.external_id} tier {tier}",
-            )
-            audit.record(
-                session,
-                shop.id,
-                "commission.accrued",
-                "commission",
-                commission.id,
-                order=order.external_id,
-                tier=tier,
-                beneficiary_id=beneficiary_id,
-                amount=pricing.amount,
+                beneficiary_id=distributor.member_id,
+                month=month,
+                level=distributor.level,
+                region=distributor.region or "",
+                sales_before=figures.sales,
+                commission_before=figures.commission,
                 rule_version=rule_set.version,
             )
-            created.append(commission)
+        )
+        walk = TierWalk(tier, figures.sales, figures.commission, line_totals)
+        for line in order.lines:
+            pricing = rules.price_line(
+                rule_set.document,
+                facts.facts(line, walk, distributor.level, distributor.region),
+                version_key=rule_set.fingerprint,
+            )
+            walk.add(line, pricing.amount)
+            if pricing.amount > 0:
+                created.append(
+                    _book(session, shop, order, line, tier, distributor, pricing, rule_set, expense)
+                )
+        if tier == 1:
+            figures.sales += sum(line.paid_amount - line.refunded_amount for line in order.lines)
+        figures.commission += walk.paid
     return created
+
+
+def _book(session, shop, order, line, tier, distributor, pricing, rule_set, expense) -> Commission:
+    """Store one line's commission and post it: commission expense -> the beneficiary's pending."""
+    beneficiary_id = distributor.member_id
+    commission = Commission(
+        shop_id=shop.id,
+        order_id=order.id,
+        order_line_id=line.id,
+        beneficiary_id=beneficiary_id,
+        tier=tier,
+        currency=order.currency,
+        amount=pricing.amount,
+        rule_version=rule_set.version,
+        explanation=pricing.explanation,
+        settle_after=settle_after(shop, order),
+    )
+    session.add(commission)
+    session.flush()
+    pending = ledger.account(session, shop.id, beneficiary_id, AccountKind.PENDING, order.currency)
+    ledger.post(
+        session,
+        shop.id,
+        f"accrue:{commission.id}",
+        "accrue",
+        [ledger.debit(expense, pricing.amount), ledger.credit(pending, pricing.amount)],
+        memo=f"order {order.external_id} line {line.external_id} tier {tier}",
+    )
+    audit.record(
+        session,
+        shop.id,
+        "commission.accrued",
+        "commission",
+        commission.id,
+        order=order.external_id,
+        tier=tier,
+        beneficiary_id=beneficiary_id,
+        amount=pricing.amount,
+        rule_version=rule_set.version,
+    )
+    return commission
 
 
 def settle_after(shop: Shop, order: Order) -> datetime | None:
@@ -123,16 +154,16 @@ def settle_after(shop: Shop, order: Order) -> datetime | None:
     return order.completed_at + timedelta(days=shop.after_sales_days)
 
 
-def reverse_for_refunds(session: Session, shop: Shop, order: Order) -> int:
+def reverse_for_refunds(session: Session, shop: Shop, order: Order) -> dict[int, int]:
     """Take back from each commission the share of its line that has been refunded.
 
     The cumulative reversal of a commission is ``round_half_up(amount × refunded / paid)``,
     computed exactly on integers (``mul_div_half_up``), so several partial refunds add up to
-    exactly the whole commission when the whole line is refunded. Returns the total reversed
-    by this call.
+    exactly the whole commission when the whole line is refunded. Returns what this call
+    reversed, per beneficiary.
     """
     lines = {line.id: line for line in order.lines}
-    total = 0
+    reversed_by_member: dict[int, int] = defaultdict(int)
     for commission in commissions_of(session, order.id, lock=True):
         line = lines[commission.order_line_id]
         if commission.status not in OPEN or line.paid_amount == 0:
@@ -164,8 +195,8 @@ def reverse_for_refunds(session: Session, shop: Shop, order: Order) -> int:
             reversed_total=target,
             status=commission.status,
         )
-        total += delta
-    return total
+        reversed_by_member[commission.beneficiary_id] += delta
+    return reversed_by_member
 
 
 def _cancel_pending(session, shop, commission, delta, target):

@@ -63,6 +63,7 @@ def make_distributor(
     *,
     level: str = "B",
     invite_code: str | None = None,
+    region: str | None = None,
     actor: str = audit.SYSTEM,
 ) -> Distributor:
     """Approve a member as a distributor with an invite code. Joining is free: no entry fee."""
@@ -76,7 +77,12 @@ def make_distributor(
     ):
         raise InvalidSetting(f"invite code {code} is taken", "invite_code")
     distributor = Distributor(
-        member_id=member_id, shop_id=shop_id, level=level, invite_code=code, status=DistributorStatus.APPROVED
+        member_id=member_id,
+        shop_id=shop_id,
+        level=level,
+        invite_code=code,
+        region=region,
+        status=DistributorStatus.APPROVED,
     )
     session.add(distributor)
     audit.record(
@@ -88,7 +94,40 @@ def make_distributor(
         actor=actor,
         level=level,
         invite_code=code,
+        region=region,
     )
+    return distributor
+
+
+UNCHANGED = object()
+
+
+def update_distributor(
+    session: Session,
+    shop_id: int,
+    member_id: int,
+    *,
+    level: str | None = None,
+    region=UNCHANGED,
+    actor: str = audit.SYSTEM,
+) -> Distributor:
+    """Change a distributor's level and/or region (``None`` clears the region); audited.
+
+    Raises:
+        NotFound: the member is not a distributor of this shop.
+    """
+    distributor = session.get(Distributor, member_id, with_for_update=True)
+    if distributor is None or distributor.shop_id != shop_id:
+        raise NotFound(f"member {member_id} is not a distributor of this shop", "member_id")
+    changes = {}
+    if level is not None and level != distributor.level:
+        changes["level"] = [distributor.level, level]
+        distributor.level = level
+    if region is not UNCHANGED and region != distributor.region:
+        changes["region"] = [distributor.region, region]
+        distributor.region = region
+    if changes:
+        audit.record(session, shop_id, "distributor.updated", "member", member_id, actor=actor, **changes)
     return distributor
 
 

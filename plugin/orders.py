@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from adapters import schema
 from adapters.money import split_largest_remainder
 
-from . import audit, commissions
+from . import audit, buyers, commissions, tallies
 from .bindings import bind, binding_of
 from .db import utcnow
 from .errors import BindingRefused
@@ -163,6 +163,7 @@ def apply_snapshot(session: Session, shop: Shop, snapshot: schema.Order) -> Orde
     if order.status == S.CREATED:
         order.currency, order.channel, order.ref_code = snapshot.currency, snapshot.channel, snapshot.ref_code
         order.placed_at, order.region = snapshot.placed_at, snapshot.region
+        order.campaign_tags = list(snapshot.campaign_tags)
         buyer = snapshot.buyer
         order.buyer_ip, order.buyer_device = buyer.ip, buyer.device
         order.buyer_phone_hash, order.buyer_email_hash = buyer.phone_hash, buyer.email_hash
@@ -184,6 +185,7 @@ def _enter(session: Session, shop: Shop, order: Order, step: OrderStatus, snapsh
     order.status = step
     if step == S.PAID:
         order.paid_at = snapshot.paid_at or snapshot.updated_at
+        buyers.claim_first_order(session, order)
         commissions.accrue(session, shop, order)
     elif step == S.COMPLETED:
         order.completed_at = snapshot.completed_at or snapshot.updated_at
@@ -268,10 +270,14 @@ def refunded_per_line(session: Session, order: Order) -> dict[str, int]:
 def _apply_refunds(session: Session, shop: Shop, order: Order) -> None:
     """Derive each line's refunded amount from all stored refunds, then reverse commissions."""
     refunded = refunded_per_line(session, order)
+    newly_refunded = {}
     for line in order.lines:
-        line.refunded_amount = min(refunded.get(line.external_id, 0), line.paid_amount)
+        now_refunded = min(refunded.get(line.external_id, 0), line.paid_amount)
+        newly_refunded[line.id] = now_refunded - line.refunded_amount
+        line.refunded_amount = now_refunded
     order.refunded_total = sum(line.refunded_amount for line in order.lines)
     if order.status in EARNING:
-        commissions.reverse_for_refunds(session, shop, order)
+        reversed_by_member = commissions.reverse_for_refunds(session, shop, order)
+        tallies.take_back(session, order, newly_refunded, reversed_by_member)
         if order.paid_total > 0 and order.refunded_total >= order.paid_total:
             _enter(session, shop, order, S.REFUNDED, None)

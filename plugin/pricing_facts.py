@@ -1,84 +1,83 @@
 """What the rules may know when pricing one order line for one beneficiary (``rules.LineFacts``).
 
-Times are read in the shop's time zone, so "Double 11, 00:00–02:00" means Beijing time for a
-shop in Asia/Shanghai. Monthly figures (the beneficiary's sales and commissions this shop-local
-month, before this order) feed ladders and monthly caps; they are computed once per
-beneficiary per order.
+``OrderFacts`` reads what is the same for every line of an order once: the paid time in the
+shop's time zone (so "Double 11, 00:00–02:00" means Beijing time for a shop in Asia/Shanghai),
+whether the order holds its buyer's new-buyer claim, the parent categories of its lines, its
+campaign tags and the shop's ceiling. ``TierWalk`` carries the running figures while one tier of
+the order is priced line by line: the beneficiary's month figures when the order was priced
+(from ``Attribution``) plus the earlier lines of this order, and what the lower tiers already
+earned on each line. Live pricing and the what-if replay walk the same way, so the replay sees
+exactly the facts the pricing saw.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections import defaultdict
+from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session
 
 import rules
 
-from .models import Commission, Distributor, Order, OrderLine, OrderStatus, Shop
+from . import buyers, categories
+from .models import Order, OrderLine, OrderStatus, Shop
 
 PAID_STATES = (OrderStatus.PAID, OrderStatus.COMPLETED, OrderStatus.REFUNDED)
+BASIS_POINTS = 10_000
 
 
-class LineFactsBuilder:
+@dataclass
+class TierWalk:
+    """The running figures while one tier of one order is priced, line by line.
+
+    Attributes:
+        tier: 1 = the buyer's direct inviter.
+        sales_before: The beneficiary's direct (tier-1) sales this month before this order.
+        commission_before: The beneficiary's commission this month before this order.
+        line_totals: Line id -> commission the lower tiers earned on it (shared by the tiers).
+        sales: Tier-1 sales of the earlier lines of this order.
+        paid: Commission of this tier on the earlier lines of this order.
+    """
+
+    tier: int
+    sales_before: int
+    commission_before: int
+    line_totals: dict[int, int] = field(default_factory=lambda: defaultdict(int))
+    sales: int = 0
+    paid: int = 0
+
+    def add(self, line: OrderLine, amount: int) -> None:
+        """Count ``line``, priced at ``amount``, before the next line is priced."""
+        if self.tier == 1:
+            self.sales += line.paid_amount
+        self.paid += amount
+        self.line_totals[line.id] += amount
+
+
+class OrderFacts:
     """Builds ``rules.LineFacts`` for the lines of one paid order."""
 
     def __init__(self, session: Session, shop: Shop, order: Order):
-        self.session, self.shop, self.order = session, shop, order
+        self.order = order
         self.local_time = (order.paid_at or order.placed_at).astimezone(ZoneInfo(shop.timezone))
-        self.buyer_is_new = not session.scalar(
-            select(
-                exists().where(
-                    Order.shop_id == shop.id,
-                    Order.buyer_member_id == order.buyer_member_id,
-                    Order.id != order.id,
-                    Order.status.in_(PAID_STATES),
-                    Order.paid_at < (order.paid_at or order.placed_at),
-                )
-            )
+        self.buyer_is_new = buyers.is_first_order(session, order)
+        self.parents = categories.ancestors(
+            session, shop.id, (line.category for line in order.lines if line.category)
         )
-        self._months: dict[int, tuple[int, int]] = {}
-
-    def _month_start(self) -> datetime:
-        return self.local_time.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-
-    def month_figures(self, beneficiary_id: int) -> tuple[int, int]:
-        """(tier-1 sales, commissions earned net of reversals) this month, before this order."""
-        if beneficiary_id not in self._months:
-            this_month = (
-                select(Commission)
-                .join(Order, Order.id == Commission.order_id)
-                .where(
-                    Commission.shop_id == self.shop.id,
-                    Commission.beneficiary_id == beneficiary_id,
-                    Order.id != self.order.id,
-                    Order.paid_at >= self._month_start(),
-                )
-                .subquery()
-            )
-            earned = self.session.scalar(
-                select(func.coalesce(func.sum(this_month.c.amount - this_month.c.reversed), 0))
-            )
-            sales = self.session.scalar(
-                select(func.coalesce(func.sum(OrderLine.paid_amount - OrderLine.refunded_amount), 0))
-                .join(this_month, this_month.c.order_line_id == OrderLine.id)
-                .where(this_month.c.tier == 1)
-            )
-            self._months[beneficiary_id] = (int(sales), int(earned))
-        return self._months[beneficiary_id]
+        self.ceiling_bp = shop.commission_ceiling_bp
 
     def facts(
-        self, line: OrderLine, tier: int, distributor: Distributor, paid_this_order: int
+        self, line: OrderLine, walk: TierWalk, level: str, beneficiary_region: str | None
     ) -> rules.LineFacts:
-        sales, earned = self.month_figures(distributor.member_id)
         order = self.order
         return rules.LineFacts(
-            tier=tier,
-            level=distributor.level,
+            tier=walk.tier,
+            level=level,
             product_id=line.product_id,
             sku=line.sku,
             category=line.category,
+            parent_categories=self.parents.get(line.category, ()),
             channel=order.channel,
             quantity=line.quantity,
             line_paid_amount=line.paid_amount,
@@ -86,8 +85,12 @@ class LineFactsBuilder:
             currency=order.currency,
             order_time=self.local_time,
             buyer_is_new=self.buyer_is_new,
+            campaign_tags=tuple(order.campaign_tags or ()),
             region=order.region or "",
-            beneficiary_month_sales=sales,
-            already_paid_this_order=paid_this_order,
-            already_paid_this_month=earned,
+            beneficiary_region=beneficiary_region or "",
+            beneficiary_month_sales=walk.sales_before + walk.sales,
+            already_paid_this_order=walk.paid,
+            already_paid_this_month=walk.commission_before + walk.paid,
+            already_paid_this_line=walk.line_totals[line.id],
+            line_ceiling=line.paid_amount * self.ceiling_bp // BASIS_POINTS,
         )

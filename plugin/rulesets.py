@@ -9,6 +9,7 @@ publishing an earlier version's document again, as a new version.
 from __future__ import annotations
 
 import copy
+from decimal import Decimal
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -25,14 +26,19 @@ class InvalidRuleSet(FenxiaoError):
     status = 422
 
 
+def ceiling_percent(shop: Shop) -> Decimal:
+    """The shop's ceiling on all tiers' commission from one line, in percent of what it paid."""
+    return Decimal(shop.commission_ceiling_bp).scaleb(-2)
+
+
 def check_draft(shop: Shop, document) -> None:
-    """Validate a draft for this shop's depth, as publishing would.
+    """Validate a draft for this shop's depth and ceiling, as publishing would.
 
     Raises:
         InvalidRuleSet: naming the rule and field that break a guard.
     """
     try:
-        rules.validate_ruleset(document, max_tier=shop.tier_depth)
+        rules.validate_ruleset(document, max_tier=shop.tier_depth, ceiling=ceiling_percent(shop))
     except rules.RuleSetError as err:
         raise InvalidRuleSet(err.message, err.field) from None
 

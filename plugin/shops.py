@@ -7,6 +7,7 @@ import secrets
 import zoneinfo
 from dataclasses import dataclass
 from datetime import timedelta
+from decimal import Decimal
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -23,6 +24,9 @@ from .rulesets import publish
 MAX_TIER_DEPTH = 3  # the legal ceiling: commissions never reach further than 3 tiers up
 ROTATION_GRACE = timedelta(hours=1)  # Shopify may keep signing with the old secret this long
 MIN_SECRET_BYTES = 16  # a shorter HMAC key is guessable; the platforms' own secrets are longer
+# All tiers together earn at most this share of a line (basis points of what it paid): 50 %.
+DEFAULT_CEILING_BP = 5000
+MAX_CEILING_BP = 10_000
 
 
 @dataclass(frozen=True)
@@ -66,6 +70,7 @@ def create_shop(
     webhook_secret: str | None = None,
     api_key: str | None = None,
     timezone: str = "Asia/Shanghai",
+    commission_ceiling_bp: int = DEFAULT_CEILING_BP,
     actor: str = audit.SYSTEM,
 ) -> NewShop:
     """Create a tenant with its first webhook secret, API key and the default rule set (v1)."""
@@ -80,6 +85,9 @@ def create_shop(
         raise InvalidSetting(f"unknown time zone {timezone!r} (e.g. Asia/Shanghai)", "timezone")
     if webhook_secret is not None:
         check_secret(webhook_secret)
+    check_ceiling(commission_ceiling_bp)
+    default_rules = rules.default_ruleset(max_tier=tier_depth)
+    _check_default_fits(default_rules, tier_depth, commission_ceiling_bp)
     api_key = api_key or "fx_" + secrets.token_urlsafe(24)
     webhook_secret = webhook_secret or secrets.token_urlsafe(32)
     shop = Shop(
@@ -91,6 +99,7 @@ def create_shop(
         api_key_hash=hash_key(api_key),
         active_rule_version=0,
         timezone=timezone,
+        commission_ceiling_bp=commission_ceiling_bp,
     )
     session.add(shop)
     session.flush()
@@ -107,11 +116,35 @@ def create_shop(
         after_sales_days=after_sales_days,
         currency=currency,
         timezone=timezone,
+        commission_ceiling_bp=commission_ceiling_bp,
     )
-    publish(
-        session, shop.id, rules.default_ruleset(max_tier=tier_depth), actor=actor, note="default rule set"
-    )
+    publish(session, shop.id, default_rules, actor=actor, note="default rule set")
     return NewShop(shop, api_key, webhook_secret)
+
+
+def check_ceiling(basis_points) -> None:
+    """The commission ceiling is a share of a line between 0.01 % and 100 %."""
+    if (
+        isinstance(basis_points, bool)
+        or not isinstance(basis_points, int)
+        or not 1 <= basis_points <= MAX_CEILING_BP
+    ):
+        raise InvalidSetting(
+            f"the commission ceiling must be 0.01 % to 100 % of a line (got {basis_points!r} basis points)",
+            "commission_ceiling",
+        )
+
+
+def _check_default_fits(document: dict, tier_depth: int, ceiling_bp: int) -> None:
+    """A new shop starts on the default rules, which must fit its ceiling like any rule set."""
+    try:
+        rules.validate_ruleset(document, tier_depth, ceiling=Decimal(ceiling_bp).scaleb(-2))
+    except rules.RuleSetError as err:
+        problem = err.message.removeprefix(f"rule {err.rule_id!r}: {err.field}: ")
+        raise InvalidSetting(
+            f"a new shop starts on the default rules, which break this ceiling: {problem}",
+            "commission_ceiling",
+        ) from None
 
 
 def check_secret(secret: str) -> None:

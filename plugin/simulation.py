@@ -1,14 +1,20 @@
 """What-if replay: re-price a shop's historical paid orders under a draft rule set.
 
-Reads orders in small batches (one short read transaction each) and streams the lines into
-``rules.simulate``, so memory stays flat however long the period; writes nothing. Each line is
-rebuilt with the facts it would be priced with (shop-local time, the buyer's binding, the
-beneficiary's level and monthly figures) and compared with the commission actually accrued
-for it (0 when none was).
+Every priced (order, tier) has an ``Attribution`` with the month figures it was priced with, so
+the replay rebuilds each line's facts exactly as the pricing saw them (same ``TierWalk``) and
+hands them to ``rules.simulate`` in the order they were priced; the draft's own differences are
+carried forward there. Replaying the rules that priced the history gives back what was paid,
+to the fen, caps and ladders included. Orders are read in small batches (one short read-only
+transaction each), so memory stays flat however long the period; nothing is written.
+
+What the replay cannot know: a distributor who was not earning when an order was priced
+(suspended) earns nothing under any draft, so such tiers are not replayed; the category tree
+and the shop's ceiling are today's.
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Callable, Iterator
 from datetime import datetime
 
@@ -16,10 +22,10 @@ from sqlalchemy import select
 
 import rules
 
-from .commissions import beneficiaries, commissions_of
+from .commissions import commissions_of
 from .db import Database
-from .models import Distributor, Order, Shop
-from .pricing_facts import PAID_STATES, LineFactsBuilder
+from .models import Attribution, Order, Shop
+from .pricing_facts import OrderFacts, TierWalk
 from .rulesets import check_draft
 from .shops import get_shop
 
@@ -27,42 +33,63 @@ from .shops import get_shop
 def historical_lines(
     database: Database, shop_id: int, start: datetime, end: datetime, batch: int = 200
 ) -> Iterator[rules.HistoricalLine]:
-    """Every (line, tier) of the shop's orders paid in ``[start, end)``, oldest order first."""
+    """Every priced (line, tier) of the shop's orders paid in ``[start, end)``, in pricing order."""
     last_id = 0
     while True:
-        with database.transaction() as session:
+        with database.read() as session:
             shop = session.get(Shop, shop_id)
-            orders = list(
-                session.scalars(
-                    select(Order)
+            first = list(
+                session.execute(
+                    select(Attribution.id, Attribution.order_id)
+                    .join(Order, Order.id == Attribution.order_id)
                     .where(
-                        Order.shop_id == shop_id,
-                        Order.status.in_(PAID_STATES),
+                        Attribution.shop_id == shop_id,
+                        Attribution.id > last_id,
                         Order.paid_at >= start,
                         Order.paid_at < end,
-                        Order.id > last_id,
                     )
-                    .order_by(Order.id)
+                    .order_by(Attribution.id)
                     .limit(batch)
                 )
             )
-            if not orders:
+            if not first:
                 return
-            items = [item for order in orders for item in _order_lines(session, shop, order)]
-            last_id = orders[-1].id
+            order_ids = list(dict.fromkeys(order_id for _, order_id in first))
+            attributions = defaultdict(list)
+            for row in session.scalars(
+                select(Attribution).where(Attribution.order_id.in_(order_ids)).order_by(Attribution.tier)
+            ):
+                attributions[row.order_id].append(row)
+            orders = {o.id: o for o in session.scalars(select(Order).where(Order.id.in_(order_ids)))}
+            items = [
+                item
+                for order_id in order_ids
+                for item in _order_lines(session, shop, orders[order_id], attributions[order_id])
+            ]
+            last_id = max(row.id for rows in attributions.values() for row in rows)
         yield from items
 
 
-def _order_lines(session, shop: Shop, order: Order) -> Iterator[rules.HistoricalLine]:
+def _order_lines(
+    session, shop: Shop, order: Order, attributions: list[Attribution]
+) -> Iterator[rules.HistoricalLine]:
     actual = {(c.order_line_id, c.tier): c.amount for c in commissions_of(session, order.id)}
-    builder = LineFactsBuilder(session, shop, order)
-    for tier, beneficiary_id in beneficiaries(session, shop, order):
-        distributor = session.get(Distributor, beneficiary_id)
-        if distributor is None:
-            continue
+    facts = OrderFacts(session, shop, order)
+    line_totals: dict[int, int] = defaultdict(int)
+    for attribution in attributions:
+        walk = TierWalk(
+            attribution.tier, attribution.sales_before, attribution.commission_before, line_totals
+        )
         for line in order.lines:
-            facts = builder.facts(line, tier, distributor, 0)
-            yield rules.HistoricalLine(facts, actual.get((line.id, tier), 0), beneficiary_id, order.id)
+            amount = actual.get((line.id, attribution.tier), 0)
+            yield rules.HistoricalLine(
+                facts.facts(line, walk, attribution.level, attribution.region),
+                amount,
+                attribution.beneficiary_id,
+                order.id,
+                line.id,
+            )
+            walk.add(line, amount)
 
 
 def simulate_draft(
@@ -78,7 +105,7 @@ def simulate_draft(
     Raises:
         InvalidRuleSet: the draft breaks a guard (nothing is replayed).
     """
-    with database.transaction() as session:
+    with database.read() as session:
         check_draft(get_shop(session, shop_id), draft)
     lines = historical_lines(database, shop_id, start, end)
     return rules.simulate(rules.compile_ruleset(draft), lines, progress=progress, progress_every=100)

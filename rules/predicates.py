@@ -54,6 +54,7 @@ def compile_regex(pattern: str):
             "backreferences and lookaround are not supported"
         ) from None
 
+
 Predicate = Callable[[list], bool]
 
 

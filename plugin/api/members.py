@@ -46,8 +46,26 @@ class Distributors(MethodView):
                 data["member_id"],
                 level=data["level"],
                 invite_code=data["invite_code"],
+                region=data["region"],
                 actor="api",
             )
+
+
+@blueprint.route("/distributors/<id:member_id>", methods=["PATCH"])
+@blueprint.arguments(schemas.DistributorPatch)
+@blueprint.response(200, schemas.DistributorOut)
+@blueprint.doc(security=SECURITY)
+def update_distributor(data, shop_id, member_id):
+    """Change a distributor's level or region (region null clears it); audited."""
+    with shop_session(shop_id) as (session, _shop):
+        return members.update_distributor(
+            session,
+            shop_id,
+            member_id,
+            level=data.get("level"),
+            region=data.get("region", members.UNCHANGED),
+            actor="api",
+        )
 
 
 @blueprint.route("/bindings")

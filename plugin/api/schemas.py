@@ -24,6 +24,17 @@ class DistributorIn(Schema):
     member_id = member_id(required=True)
     level = fields.String(load_default="B", validate=validate.Length(min=1, max=16))
     invite_code = fields.String(load_default=None, validate=validate.Regexp(r"^[A-Za-z0-9-]{4,64}$"))
+    region = fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Length(min=1, max=128),
+        metadata={"description": "the region a city partner answers for (the orders' delivery city)"},
+    )
+
+
+class DistributorPatch(Schema):
+    level = fields.String(validate=validate.Length(min=1, max=16))
+    region = fields.String(allow_none=True, validate=validate.Length(min=1, max=128))
 
 
 class DistributorOut(Schema):
@@ -31,6 +42,20 @@ class DistributorOut(Schema):
     level = fields.String()
     status = fields.String()
     invite_code = fields.String()
+    region = fields.String(allow_none=True)
+
+
+class CategoryTree(Schema):
+    parents = fields.Dict(
+        keys=fields.String(validate=validate.Length(min=1, max=256)),
+        values=fields.String(allow_none=True, validate=validate.Length(min=1, max=256)),
+        required=True,
+        metadata={"description": "category -> parent category (null for a root); replaces the whole tree"},
+    )
+
+
+class CategoryTreeOut(CategoryTree):
+    categories = fields.Integer(metadata={"description": "how many categories the tree holds"})
 
 
 class BindingIn(Schema):

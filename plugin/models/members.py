@@ -48,6 +48,8 @@ class Distributor(Base):
     status: Mapped[str] = mapped_column(String(16), default=DistributorStatus.APPROVED)
     level: Mapped[str] = mapped_column(String(16), default="B")
     invite_code: Mapped[str] = mapped_column(String(64))
+    # The region a city partner answers for (compared with the orders' delivery region).
+    region: Mapped[str | None] = mapped_column(String(128), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import BigInteger, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..db import Base, BigID, UTCDateTime, utcnow
@@ -30,6 +30,7 @@ class Order(Base):
     channel: Mapped[str] = mapped_column(String(64), default="")
     ref_code: Mapped[str | None] = mapped_column(String(64), nullable=True)
     region: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    campaign_tags: Mapped[list] = mapped_column(JSON, default=list)  # order tags, discount codes
     # What the platform told us about the buyer, kept for the risk checks (hashes, never raw).
     buyer_ip: Mapped[str | None] = mapped_column(String(256), nullable=True)
     buyer_device: Mapped[str | None] = mapped_column(String(256), nullable=True)

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Integer, PrimaryKeyConstraint, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..db import Base, BigID, UTCDateTime, utcnow
@@ -23,6 +23,8 @@ class Shop(Base):
     active_rule_version: Mapped[int] = mapped_column(Integer, default=1)
     # Rules read order times (weekday, hour, Double-11 slots) in the shop's own time zone.
     timezone: Mapped[str] = mapped_column(String(64), default="Asia/Shanghai")
+    # The most all tiers together may earn from one line, in basis points of what it paid.
+    commission_ceiling_bp: Mapped[int] = mapped_column(Integer, default=5000)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -52,3 +54,16 @@ class RuleSetVersion(Base):
     note: Mapped[str] = mapped_column(String(500), default="")
     fingerprint: Mapped[str] = mapped_column(String(64))  # sha256 of the document: the compile cache key
     published_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Category(Base):
+    """One category of the shop's tree, with its ancestors precomputed (nearest first), so a
+    line's parent categories are one lookup, never a walk."""
+
+    __tablename__ = "category"
+    __table_args__ = (PrimaryKeyConstraint("shop_id", "name"),)
+
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shop.id"))
+    name: Mapped[str] = mapped_column(String(256))
+    parent: Mapped[str | None] = mapped_column(String(256), nullable=True)
+    ancestors: Mapped[list] = mapped_column(JSON, default=list)

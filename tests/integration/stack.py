@@ -142,6 +142,7 @@ class Stack:
             "invite_code": INVITE_CODE,
             "level": "B",
             "status": "approved",
+            "region": None,
         }
         return member_id
 

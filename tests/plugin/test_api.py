@@ -66,6 +66,7 @@ def test_member_distributor_binding_flow(client, shop):
         "level": "B",
         "status": "approved",
         "invite_code": "INV-ONE1",
+        "region": None,
     }
     invitee = post("/members", {"platform": "shopify", "external_id": "cust-2"}).get_json()["member_id"]
     bound = post("/bindings", {"member_id": invitee, "invite_code": "INV-ONE1"})
@@ -206,3 +207,51 @@ def test_healthz_reports_database(client):
     reply = client.get("/healthz")
     assert reply.status_code == 200
     assert reply.get_json() == {"status": "ok", "database": True, "jobs": "inline", "redis": None}
+
+
+def test_a_distributors_level_and_region_can_be_changed_and_are_audited(client, shop, database):
+    from plugin.models import AuditEvent
+
+    def call(method, path, body):
+        return client.open(api(shop, path), method=method, json=body, headers=shop.auth)
+
+    member = call("POST", "/members", {"platform": "shopify", "external_id": "p-1"}).get_json()["member_id"]
+    created = call(
+        "POST", "/distributors", {"member_id": member, "level": "city_partner", "region": "Hangzhou"}
+    )
+    assert (created.status_code, created.get_json()["region"]) == (201, "Hangzhou")
+    moved = call("PATCH", f"/distributors/{member}", {"region": "Suzhou", "level": "S"})
+    assert moved.status_code == 200
+    assert (moved.get_json()["region"], moved.get_json()["level"]) == ("Suzhou", "S")
+    cleared = call("PATCH", f"/distributors/{member}", {"region": None})
+    assert (cleared.get_json()["region"], cleared.get_json()["level"]) == (None, "S")
+    assert call("PATCH", f"/distributors/{member}", {"region": ""}).status_code == 422
+    assert call("PATCH", "/distributors/999", {"region": "x"}).status_code == 404
+    with database.transaction() as session:
+        changes = [
+            e.data
+            for e in session.scalars(
+                select(AuditEvent).where(AuditEvent.action == "distributor.updated").order_by(AuditEvent.id)
+            )
+        ]
+    assert changes == [
+        {"level": ["city_partner", "S"], "region": ["Hangzhou", "Suzhou"]},
+        {"region": ["Suzhou", None]},
+    ]
+
+
+def test_the_category_tree_is_replaced_read_and_validated(client, shop):
+    url = api(shop, "/categories")
+    tree = {"longjing": "green-tea", "green-tea": "tea", "tea": "drinks", "gift_cards": None}
+    put = client.put(url, json={"parents": tree}, headers=shop.auth)
+    assert put.status_code == 200
+    assert put.get_json() == {"categories": 5, "parents": {**tree, "drinks": None}}
+    assert client.get(url, headers=shop.auth).get_json()["parents"]["drinks"] is None
+    cycle = client.put(url, json={"parents": {"a": "b", "b": "a"}}, headers=shop.auth)
+    assert cycle.status_code == 422
+    assert cycle.get_json()["error"]["code"] == "invalid_setting"
+    assert cycle.get_json()["error"]["field"] in ("parents.a", "parents.b")
+    assert client.get(url, headers=shop.auth).get_json()["categories"] == 5  # the old tree stands
+    deep = {f"c{n}": f"c{n + 1}" for n in range(17)}
+    assert client.put(url, json={"parents": deep}, headers=shop.auth).status_code == 422
+    assert client.put(url, json={"parents": {"x": 3}}, headers=shop.auth).status_code == 422
