@@ -6,7 +6,7 @@ import threading
 from contextlib import contextmanager, nullcontext
 from datetime import UTC, datetime
 
-from sqlalchemy import BigInteger, DateTime, Integer, create_engine, event
+from sqlalchemy import BigInteger, DateTime, Integer, create_engine, event, text
 from sqlalchemy.orm import DeclarativeBase, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -58,6 +58,17 @@ def _sqlite_pragmas(dbapi_connection, _record):
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+
+
+def advisory_lock(session, namespace: str, key: int) -> None:
+    """Hold a PostgreSQL transaction-scoped advisory lock on ``(namespace, key)`` until commit.
+
+    SQLite needs none: its writers are serialized at BEGIN IMMEDIATE.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(
+            text("SELECT pg_advisory_xact_lock(hashtext(:ns), :key)"), {"ns": namespace, "key": key}
+        )
 
 
 class Database:

@@ -91,3 +91,88 @@ def test_codes_of_another_shop_do_not_bind(database, make_shop, people, shop):
         stranger = members.member_for_identity(session, other.id, "shopify", "cust-X").id
     with pytest.raises(BindingRefused):
         bind(database, other, stranger, "CODE-A")
+
+
+def test_opposite_bindings_made_at_the_same_moment_never_form_a_cycle(database, shop, people):
+    """x under y and y under x at once: exactly one succeeds (the other waits, then sees it)."""
+    import threading
+
+    x, y = people["A"], people["B"]
+    first_bound, release = threading.Event(), threading.Event()
+    outcome = {}
+
+    def first():
+        with database.transaction() as session:
+            bindings.bind(session, shop.id, x, "CODE-B")
+            first_bound.set()
+            release.wait(10)  # committed only once the second bind has started
+
+    def second():
+        first_bound.wait(10)
+        try:
+            with database.transaction() as session:
+                bindings.bind(session, shop.id, y, "CODE-A")
+            outcome["second"] = "bound"
+        except BindingRefused as refused:
+            outcome["second"] = refused.message
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for thread in threads:
+        thread.start()
+    first_bound.wait(10)
+    threads[1].join(1)  # the second bind must wait for the first's locks
+    waited = threads[1].is_alive()
+    release.set()
+    for thread in threads:
+        thread.join(10)
+    assert waited, "the opposite binding did not wait for the first one"
+    assert outcome == {"second": "binding would create a cycle in the invite tree"}
+    with database.transaction() as session:
+        rows = session.execute(select(Binding.member_id, Binding.tier1_id)).all()
+    assert rows == [(x, y)]
+
+
+def test_many_bindings_closing_a_three_cycle_at_once_leave_no_cycle(database, shop, people):
+    """a under b, b under c, c under a, each at once from its own worker, ten times over."""
+    import threading
+
+    for round_ in range(10):
+        with database.transaction() as session:
+            ids = []
+            for name in "abc":
+                member = members.member_for_identity(session, shop.id, "shopify", f"{name}-{round_}")
+                members.make_distributor(
+                    session, shop.id, member.id, invite_code=f"{name.upper()}{round_}-CODE"
+                )
+                ids.append(member.id)
+        barrier = threading.Barrier(3)
+        results = []
+
+        def attempt(member_id, code):
+            barrier.wait()
+            try:
+                with database.transaction() as session:
+                    bindings.bind(session, shop.id, member_id, code)
+                results.append("bound")
+            except BindingRefused:
+                results.append("refused")
+
+        pairs = [(ids[0], f"B{round_}-CODE"), (ids[1], f"C{round_}-CODE"), (ids[2], f"A{round_}-CODE")]
+        threads = [threading.Thread(target=attempt, args=pair) for pair in pairs]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(20)
+        assert sorted(results) == ["bound", "bound", "refused"]
+        with database.transaction() as session:
+            inviter = dict(
+                session.execute(
+                    select(Binding.member_id, Binding.tier1_id).where(Binding.member_id.in_(ids))
+                ).all()
+            )
+        for start in ids:  # walking up from anyone ends at a top, never back at the start
+            seen, current = set(), start
+            while current in inviter:
+                assert current not in seen, f"cycle through {current}"
+                seen.add(current)
+                current = inviter[current]
