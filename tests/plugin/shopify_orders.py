@@ -25,11 +25,12 @@ def order(
     *,
     customer: int = 5001,
     ref: str | None = "INV-X",
-    product_type: str | None = None,
+    product_types: list[str | None] | None = None,
     city: str | None = None,
     **fields,
 ) -> dict:
     """A paid order: one line per amount in ``lines`` (quantity 1, no discount)."""
+    product_types = product_types or [None] * len(lines)
     payload = copy.deepcopy(fixture_json("shopify", "orders_paid"))
     template = payload["line_items"][0]
     payload.update(
@@ -53,7 +54,7 @@ def order(
                 "price": fen(amount),
                 "total_discount": "0.00",
                 "discount_allocations": [],
-                "product_type": product_type,
+                "product_type": product_types[index],
             }
             for index, amount in enumerate(lines)
         ],
@@ -64,8 +65,17 @@ def order(
     return payload
 
 
-def refund(order_id: int, refund_id: int, amounts: dict[int, int], at: datetime) -> dict:
-    """A refund of ``amounts`` (line index -> minor units) on ``order_id``."""
+def refund(
+    order_id: int,
+    refund_id: int,
+    amounts: dict[int, int],
+    at: datetime,
+    *,
+    returned: int | None = None,
+    **fields,
+) -> dict:
+    """A refund of ``amounts`` (line index -> minor units) on ``order_id``; its transaction
+    returns ``returned`` (default: the lines' sum)."""
     payload = copy.deepcopy(fixture_json("shopify", "refunds_create"))
     template = payload["refund_line_items"][0]
     payload.update(id=refund_id, order_id=order_id, created_at=at.isoformat(), processed_at=at.isoformat())
@@ -78,5 +88,7 @@ def refund(order_id: int, refund_id: int, amounts: dict[int, int], at: datetime)
         }
         for index, amount in amounts.items()
     ]
-    payload["transactions"][0].update(order_id=order_id, amount=fen(sum(amounts.values())))
+    money = sum(amounts.values()) if returned is None else returned
+    payload["transactions"][0].update(order_id=order_id, amount=fen(money))
+    payload.update(fields)
     return payload
