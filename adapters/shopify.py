@@ -390,16 +390,21 @@ def _clean_ref(value) -> str | None:
     return value if 0 < len(value) <= _MAX_REF_CODE else None
 
 
+def _first(*values: str | None) -> str | None:
+    """The first non-empty value; each was read (and type-checked) before this is called."""
+    return next((value for value in values if value), None)
+
+
 def _buyer(data: dict) -> dict:
     raw_customer = data.get("customer")
     customer = as_dict(raw_customer, "customer") if raw_customer is not None else {}
-    email = (
-        as_text(customer.get("email"), "customer.email")
-        or as_text(data.get("email"), "email")
-        or as_text(data.get("contact_email"), "contact_email")
+    email = _first(
+        as_text(customer.get("email"), "customer.email"),
+        as_text(data.get("email"), "email"),
+        as_text(data.get("contact_email"), "contact_email"),
     )
     email = email.lower() if email else None
-    phone = as_text(customer.get("phone"), "customer.phone") or as_text(data.get("phone"), "phone")
+    phone = _first(as_text(customer.get("phone"), "customer.phone"), as_text(data.get("phone"), "phone"))
     if customer:
         external_id = as_id(child(customer, "id", "customer"), "customer.id")
     elif email:
@@ -408,11 +413,13 @@ def _buyer(data: dict) -> dict:
         raise PayloadError("the order has neither a customer nor an email", "customer")
     raw_details = data.get("client_details")
     details = as_dict(raw_details, "client_details") if raw_details is not None else {}
-    ip = as_text(data.get("browser_ip"), "browser_ip") or as_text(
-        details.get("browser_ip"), "client_details.browser_ip"
+    ip = _first(
+        as_text(data.get("browser_ip"), "browser_ip"),
+        as_text(details.get("browser_ip"), "client_details.browser_ip"),
     )
-    device = as_text(details.get("session_hash"), "client_details.session_hash") or as_text(
-        details.get("user_agent"), "client_details.user_agent"
+    device = _first(
+        as_text(details.get("session_hash"), "client_details.session_hash"),
+        as_text(details.get("user_agent"), "client_details.user_agent"),
     )
     return {
         "external_id": external_id,
@@ -441,9 +448,8 @@ def _refund(data: dict) -> dict:
     raw_items = data.get("refund_line_items")
     items = as_list(raw_items, "refund_line_items") if raw_items is not None else []
     currency = _refund_currency(data, items)
-    created = as_timestamp(data.get("processed_at"), "processed_at") or as_timestamp(
-        child(data, "created_at"), "created_at"
-    )
+    created = as_timestamp(child(data, "created_at"), "created_at")
+    created = as_timestamp(data.get("processed_at"), "processed_at") or created
     lines = [_refund_line(item, currency, join("refund_line_items", i)) for i, item in enumerate(items)]
     lines_total = sum(line["amount"] for line in lines)
     shipping = _shipping_returned(data, currency)

@@ -25,6 +25,9 @@ class InlineQueue:
     def ping(self) -> bool:
         return True
 
+    def close(self) -> None:
+        """Nothing runs in the background."""
+
 
 class ThreadQueue:
     """One daemon thread that runs jobs in order, plus a timer for the periodic sweeps.
@@ -35,20 +38,34 @@ class ThreadQueue:
 
     kind = "thread"
 
+    _STOP = object()
+
     def __init__(self):
         self._jobs: queue.Queue = queue.Queue()
+        self._timers: list[threading.Event] = []
         self._thread = threading.Thread(target=self._run, name="fenxiao-jobs", daemon=True)
         self._thread.start()
 
     def _run(self):
         while True:
-            func, args = self._jobs.get()
+            item = self._jobs.get()
+            if item is self._STOP:
+                self._jobs.task_done()
+                return
+            func, args = item
             try:
                 func(*args)
             except Exception:  # noqa: BLE001 - the job records its own failure; keep the thread alive
                 log.exception("in-process job %s failed", getattr(func, "__name__", func))
             finally:
                 self._jobs.task_done()
+
+    def close(self, timeout: float = 10.0) -> None:
+        """Stop the timers, let the queued jobs finish, and stop the thread."""
+        for stop in self._timers:
+            stop.set()
+        self._jobs.put(self._STOP)
+        self._thread.join(timeout)
 
     def enqueue(self, func: Callable, *args, job_id: str, queue_name: str = EVENTS) -> bool:
         self._jobs.put((func, args))
@@ -66,6 +83,7 @@ class ThreadQueue:
                 self.enqueue(func, job_id=f"sweep:{func.__name__}")
 
         threading.Thread(target=tick, name=f"fenxiao-every-{func.__name__}", daemon=True).start()
+        self._timers.append(stop)
         return stop
 
     def ping(self) -> bool:
@@ -101,3 +119,6 @@ class RQQueue:
             return bool(self.connection.ping())
         except Exception:  # noqa: BLE001
             return False
+
+    def close(self) -> None:
+        self.connection.close()

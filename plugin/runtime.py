@@ -43,6 +43,7 @@ def build_queue(config: Config):
 def configure(config: Config) -> Runtime:
     global _current
     if _current is not None:
+        _current.queue.close()
         _current.database.dispose()
     _current = Runtime(config, Database(normalize_database_url(config.database_url)), build_queue(config))
     return _current

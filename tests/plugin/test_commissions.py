@@ -135,3 +135,90 @@ def test_longest_values_the_schema_allows_fit_the_database(shop, send, database)
         assert order.status == "paid"
         assert order.buyer_email_hash is not None and len(order.buyer_email_hash) == 64
         assert {line.sku for line in order.lines} == {"S" * 256, "CAP-BLK"}
+
+
+ALL_TIERS = {
+    "rules": [
+        {
+            "id": f"tier{tier}",
+            "priority": 0,
+            "mode": "replace",
+            "conditions": {"all": [{"name": "tier", "operator": "equal_to", "value": tier}]},
+            "actions": [{"name": "set_rate", "params": {"percent": percent}}],
+        }
+        for tier, percent in ((1, "10"), (2, "5"), (3, "2"))
+    ]
+}
+
+
+def shop_paying_every_tier(make_shop, database, depth: int) -> tuple:
+    """Chain A <- B <- C <- D, buyer E through D's code; the rules price tiers 1..3 above zero.
+
+    Published for depth 3 and kept on a shop of ``depth``, so only the depth can stop tier 3
+    (the same rule set could not be published on a shallower shop).
+    """
+    from plugin import rulesets
+    from plugin.models import RuleSetVersion
+
+    shop = make_shop(tier_depth=depth)
+    with database.transaction() as session:
+        chain = seed_chain(session, shop.id)
+        if depth == 3:
+            rulesets.publish(session, shop.id, ALL_TIERS, actor="tests")
+        else:
+            import rules
+
+            session.add(
+                RuleSetVersion(
+                    shop_id=shop.id,
+                    version=2,
+                    document=ALL_TIERS,
+                    published_by="tests",
+                    fingerprint=rules.ruleset_fingerprint(ALL_TIERS),
+                )
+            )
+            session.get(Shop, shop.id).active_rule_version = 2
+    return shop, chain
+
+
+def per_member(database, chain) -> dict[str, int]:
+    names = {member_id: name for name, member_id in chain.items()}
+    totals = dict.fromkeys(chain, 0)
+    with database.transaction() as session:
+        for commission in session.scalars(select(Commission)):
+            totals[names[commission.beneficiary_id]] += commission.amount
+    return totals
+
+
+@pytest.mark.parametrize(
+    ("depth", "expected"), [(1, (3980, 0, 0)), (2, (3980, 1990, 0)), (3, (3980, 1990, 796))]
+)
+def test_no_tier_deeper_than_the_shop_earns_even_when_the_rules_price_it(
+    make_shop, send, database, depth, expected
+):
+    shop, chain = shop_paying_every_tier(make_shop, database, depth)
+    send(shop, "orders/paid", fixture_bytes("shopify", "orders_paid"))
+    totals = per_member(database, chain)
+    assert (totals["D"], totals["C"], totals["B"]) == expected
+    assert totals["A"] == 0  # tier 4: never, whatever the depth
+
+
+@pytest.mark.parametrize(
+    ("who", "status", "expected"),
+    [
+        ("C", "suspended", {"D": 3980, "C": 0, "B": 796, "A": 0}),
+        ("D", "applied", {"D": 0, "C": 1990, "B": 796, "A": 0}),
+        ("B", "rejected", {"D": 3980, "C": 1990, "B": 0, "A": 0}),
+    ],
+)
+def test_an_ancestor_who_may_not_earn_gets_nothing_and_the_tiers_are_not_compressed(
+    make_shop, send, database, who, status, expected
+):
+    shop, chain = shop_paying_every_tier(make_shop, database, 3)
+    send(
+        shop, "orders/create", fixture_json("shopify", "orders_paid") | {"financial_status": "pending"}
+    )  # binds E
+    with database.transaction() as session:
+        session.get(members.Distributor, chain[who]).status = status
+    send(shop, "orders/paid", fixture_bytes("shopify", "orders_paid"))
+    assert per_member(database, chain) == expected

@@ -322,3 +322,19 @@ def test_an_old_secret_stops_working_when_its_grace_period_ends(send, shop, data
     assert send(shop, "orders/fulfilled", fixture_bytes("shopify", "orders_fulfilled")).status_code == 200
     assert old_secret != new_secret
     assert count(database, InboxEvent) == 2
+
+
+def test_each_request_and_each_processed_event_log_one_line(send, shop, caplog):
+    import logging
+    import re
+
+    caplog.set_level(logging.INFO)
+    send(shop, "orders/paid", fixture_bytes("shopify", "orders_paid"), "log-1")
+    send(shop, "orders/paid", b"{not json", "log-2")
+    http = [r.getMessage() for r in caplog.records if r.name == "fenxiao.http"]
+    assert len(http) == 2
+    assert re.fullmatch(rf"POST /webhooks/shopify/{shop.id} 200 \d+\.\d ms", http[0])
+    assert re.fullmatch(rf"POST /webhooks/shopify/{shop.id} 400 \d+\.\d ms", http[1])
+    events = [r.getMessage() for r in caplog.records if r.name == "plugin.inbox"]
+    assert len(events) == 1
+    assert re.fullmatch(r"event \d+ orders/paid processed in \d+\.\d ms", events[0])
