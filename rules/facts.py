@@ -75,17 +75,19 @@ class LineFacts:
             timezone, so pass **shop-local** time.
         parent_categories: The ancestors of ``category``, nearest first (e.g.
             ``("green-tea", "tea", "drinks")`` for category ``"longjing"``).
-        buyer_is_new: The buyer had no earlier paid order in this shop.
-        beneficiary_month_sales: Sales (minor units) attributed to the beneficiary in
-            the current shop-local calendar month *before* this order, for ladders.
+        buyer_is_new: This order is the one that counts as the buyer's first in this shop.
+        beneficiary_month_sales: Direct sales (minor units) attributed to the beneficiary in
+            the current shop-local calendar month *before* this line (earlier orders and
+            earlier lines of this order, net of refunds), for ladders.
         campaign_tags: Tags of the campaigns the order or product takes part in.
         region: The order's delivery region (shop-defined code, e.g. a city code).
         beneficiary_region: The region the beneficiary is responsible for, if any
             (city partners).
         already_paid_this_order: Commission (minor units) already priced for this
             beneficiary on the other lines of this order; read by ``cap_per_order``.
-        already_paid_this_month: Commission (minor units) already accrued to this
-            beneficiary this shop-local calendar month; read by ``cap_per_month``.
+        already_paid_this_month: Commission (minor units) already priced for this
+            beneficiary this shop-local calendar month, this order's earlier lines
+            included, net of refunds; read by ``cap_per_month``.
         already_paid_this_line: Commission (minor units) already priced on this same line for
             the other tiers (the lower ones, priced first); read by the line ceiling.
         line_ceiling: The most (minor units) all tiers together may earn on this line (the

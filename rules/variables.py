@@ -142,7 +142,7 @@ class LineVariables(BaseVariables):
     )
     beneficiary_month_sales = variable(
         numeric_rule_variable,
-        "Beneficiary's sales this month before this order (minor units)",
+        "Beneficiary's direct sales this month before this line (minor units)",
         "beneficiary_month_sales",
     )
     campaign_tags = variable(select_multiple_rule_variable, "Campaign tags", "campaign_tags")
