@@ -206,7 +206,7 @@ def test_simulate_reprices_history_without_writing(client, shop, send, database,
         "2026-12-01",
         "--json",
     )
-    assert json.loads(printed.stdout)["difference"] == 6017 - 8205
+    assert json.loads(printed.output)["difference"] == 6017 - 8205  # nothing but the report: no bar
     empty = runner(
         "rules",
         "simulate",
