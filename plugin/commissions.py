@@ -119,8 +119,7 @@ def _book(session, shop, order, line, tier, distributor, pricing, rule_set, expe
         amount=pricing.amount,
         rule_version=rule_set.version,
         explanation=pricing.explanation,
-        settle_after=settle_after(shop, order),
-    )
+    )  # settle_after is set when the order completes, which is always after it is paid
     session.add(commission)
     session.flush()
     pending = ledger.account(session, shop.id, beneficiary_id, AccountKind.PENDING, order.currency)

@@ -589,23 +589,29 @@ class ShopUnderTest:
         return self.chain.index(member_id) if member_id in self.chain else None
 
 
+def install_unvalidated(session, shop: Shop, document: dict) -> None:
+    """Make ``document`` the shop's active rules as version 2 without validating it, so a test
+    can check that the shop's depth stops tiers the rules would price."""
+    session.add(
+        RuleSetVersion(
+            shop_id=shop.id,
+            version=2,
+            document=document,
+            published_by="tests",
+            note="installed without validation",
+            fingerprint=rules.ruleset_fingerprint(document),
+        )
+    )
+    shop.active_rule_version = 2
+
+
 def build_shop(database, make_shop, scenario: Scenario) -> ShopUnderTest:
     """A new shop of the scenario's depth and window, running ``ALL_TIERS_RULESET``, with the
     invite chain built (chain[i] bound under chain[i-1]) and the suspensions applied."""
     handle = make_shop(tier_depth=scenario.depth, after_sales_days=scenario.window_days)
     with database.transaction() as session:
         shop = session.get(Shop, handle.id)
-        session.add(
-            RuleSetVersion(
-                shop_id=shop.id,
-                version=2,
-                document=ALL_TIERS_RULESET,
-                published_by="tests",
-                note="pays every tier",
-                fingerprint=rules.ruleset_fingerprint(ALL_TIERS_RULESET),
-            )
-        )
-        shop.active_rule_version = 2
+        install_unvalidated(session, shop, ALL_TIERS_RULESET)
         chain = []
         for i in range(scenario.chain_length):
             member = member_for_identity(session, shop.id, PLATFORM, str(CHAIN_BASE + i))

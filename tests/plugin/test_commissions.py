@@ -11,6 +11,7 @@ from plugin.errors import InvalidSetting
 from plugin.models import AuditEvent, Commission, LedgerEntry, Order, Shop
 from plugin.shops import create_shop
 from tests.conftest import fixture_bytes, fixture_json
+from tests.plugin.scenario import ALL_TIERS_RULESET, install_unvalidated
 
 
 def commissions(database):
@@ -137,47 +138,13 @@ def test_longest_values_the_schema_allows_fit_the_database(shop, send, database)
         assert {line.sku for line in order.lines} == {"S" * 256, "CAP-BLK"}
 
 
-ALL_TIERS = {
-    "rules": [
-        {
-            "id": f"tier{tier}",
-            "priority": 0,
-            "mode": "replace",
-            "conditions": {"all": [{"name": "tier", "operator": "equal_to", "value": tier}]},
-            "actions": [{"name": "set_rate", "params": {"percent": percent}}],
-        }
-        for tier, percent in ((1, "10"), (2, "5"), (3, "2"))
-    ]
-}
-
-
 def shop_paying_every_tier(make_shop, database, depth: int) -> tuple:
-    """Chain A <- B <- C <- D, buyer E through D's code; the rules price tiers 1..3 above zero.
-
-    Published for depth 3 and kept on a shop of ``depth``, so only the depth can stop tier 3
-    (the same rule set could not be published on a shallower shop).
-    """
-    from plugin import rulesets
-    from plugin.models import RuleSetVersion
-
+    """Chain A <- B <- C <- D, buyer E through D's code, on rules pricing tiers 1..3 at 10/5/2 %
+    (installed without validation, so that only the shop's depth can stop a tier)."""
     shop = make_shop(tier_depth=depth)
     with database.transaction() as session:
         chain = seed_chain(session, shop.id)
-        if depth == 3:
-            rulesets.publish(session, shop.id, ALL_TIERS, actor="tests")
-        else:
-            import rules
-
-            session.add(
-                RuleSetVersion(
-                    shop_id=shop.id,
-                    version=2,
-                    document=ALL_TIERS,
-                    published_by="tests",
-                    fingerprint=rules.ruleset_fingerprint(ALL_TIERS),
-                )
-            )
-            session.get(Shop, shop.id).active_rule_version = 2
+        install_unvalidated(session, session.get(Shop, shop.id), ALL_TIERS_RULESET)
     return shop, chain
 
 
