@@ -10,11 +10,9 @@ at the same moment cannot both claim it (the second insert waits on the first an
 from __future__ import annotations
 
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from .db import utcnow
+from .db import insert_new, utcnow
 from .models import NewBuyerClaim, Order
 
 
@@ -22,9 +20,8 @@ def claim_first_order(session: Session, order: Order) -> bool:
     """Record ``order`` as its buyer's first paid order unless another has been. Returns whether it is."""
     if order.buyer_member_id is None:
         return False
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     session.execute(
-        insert(NewBuyerClaim)
+        insert_new(session, NewBuyerClaim)
         .values(
             shop_id=order.shop_id,
             buyer_member_id=order.buyer_member_id,

@@ -50,11 +50,13 @@ def beneficiaries(session: Session, shop: Shop, order: Order) -> Iterator[tuple[
 
 
 def accrue(session: Session, shop: Shop, order: Order) -> list[Commission]:
-    """Price a paid order for every beneficiary who may earn, once, and post the commissions.
+    """Price a paid order for every beneficiary who may earn, and post the commissions.
 
-    The beneficiaries' month tallies are locked first (see ``plugin.tallies``), so caps and
-    ladders see every order priced before this one, and no other at the same time. Each tier
-    gets an ``Attribution`` recording the month figures it was priced with.
+    Called once per order, when it enters *paid* (the state machine never enters it twice; an
+    attribution per order and tier is unique besides). The beneficiaries' month tallies are
+    locked first (see ``plugin.tallies``), so caps and ladders see every order priced before
+    this one, and no other at the same time. Each tier gets an ``Attribution`` recording the
+    month figures it was priced with.
     """
     earning = [
         (tier, distributor)
@@ -63,8 +65,6 @@ def accrue(session: Session, shop: Shop, order: Order) -> list[Commission]:
     ]
     if not earning:
         return []  # no binding, or nobody above who may earn (suspended distributors earn nothing)
-    if session.scalar(select(Attribution.id).where(Attribution.order_id == order.id).limit(1)):
-        return []  # priced before
     month = tallies.month_of(shop, order.paid_at)
     tally = tallies.lock(session, shop.id, [distributor.member_id for _, distributor in earning], month)
     rule_set = active_rules(session, shop)

@@ -7,6 +7,8 @@ from contextlib import contextmanager, nullcontext
 from datetime import UTC, datetime
 
 from sqlalchemy import BigInteger, DateTime, Integer, create_engine, event, text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import DeclarativeBase, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -58,6 +60,12 @@ def _sqlite_pragmas(dbapi_connection, _record):
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+
+
+def insert_new(session, model):
+    """``INSERT`` for ``model`` in the session's dialect, to be ended with ``.on_conflict_do_nothing()``:
+    a row that a unique key already holds is left as it is (the first writer wins, no error)."""
+    return (pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert)(model)
 
 
 def advisory_lock(session, namespace: str, key: int) -> None:

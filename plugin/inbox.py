@@ -14,8 +14,6 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from adapters import base, schema
@@ -23,7 +21,7 @@ from adapters.errors import PayloadError
 from adapters.registry import get_adapter
 
 from . import orders
-from .db import Database, utcnow
+from .db import Database, insert_new, utcnow
 from .models import InboxEvent, InboxStatus, Shop
 
 log = logging.getLogger(__name__)
@@ -52,9 +50,8 @@ def store(
     if delivery.kind == base.KIND_IGNORED and ignore_reason is None:
         ignore_reason = f"topic {delivery.topic} is not acted on"
     ignored = ignore_reason is not None
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     statement = (
-        insert(InboxEvent)
+        insert_new(session, InboxEvent)
         .values(
             shop_id=shop_id,
             platform=platform,

@@ -116,8 +116,8 @@ def balance(session: Session, acct: Account) -> int:
 def member_balances(session: Session, shop_id: int, member_id: int, currency: str) -> dict[str, int]:
     """A distributor's balance per account kind, derived from the entries."""
     rows = session.execute(
-        select(Account.kind, func.coalesce(func.sum(LedgerEntry.amount), 0))
-        .join(LedgerEntry, LedgerEntry.account_id == Account.id, isouter=True)
+        select(Account.kind, func.sum(LedgerEntry.amount))
+        .join(LedgerEntry)  # an account without entries is a kind absent below: 0
         .where(Account.shop_id == shop_id, Account.member_id == member_id, Account.currency == currency)
         .group_by(Account.kind)
     )

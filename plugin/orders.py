@@ -15,8 +15,6 @@ from __future__ import annotations
 from collections import defaultdict
 
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from adapters import schema
@@ -24,7 +22,7 @@ from adapters.money import split_largest_remainder
 
 from . import audit, buyers, commissions, tallies
 from .bindings import bind, binding_of
-from .db import utcnow
+from .db import insert_new
 from .errors import BindingRefused
 from .members import member_for_identity
 from .models import Order, OrderLine, OrderStatus, Refund, RefundLine, Shop
@@ -91,21 +89,10 @@ def path(current: OrderStatus, target: OrderStatus) -> list[OrderStatus]:
 
 def lock_order(session: Session, shop_id: int, platform: str, external_id: str, currency: str) -> Order:
     """The order row, inserted if new, locked ``FOR UPDATE`` for the rest of the transaction."""
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     session.execute(
-        insert(Order)
-        .values(
-            shop_id=shop_id,
-            platform=platform,
-            external_id=external_id,
-            currency=currency,
-            status=S.CREATED,
-            channel="",
-            paid_total=0,
-            refunded_total=0,
-            created_at=utcnow(),
-        )
-        .on_conflict_do_nothing(index_elements=["shop_id", "platform", "external_id"])
+        insert_new(session, Order)
+        .values(shop_id=shop_id, platform=platform, external_id=external_id, currency=currency)
+        .on_conflict_do_nothing()  # the column defaults give a new order's status and totals
     )
     return session.scalar(
         select(Order)
@@ -250,9 +237,7 @@ def refunded_per_line(session: Session, order: Order) -> dict[str, int]:
     """
     refunded: dict[str, int] = defaultdict(int)
     rows = session.execute(
-        select(RefundLine.line_external_id, RefundLine.amount)
-        .join(Refund, Refund.id == RefundLine.refund_id)
-        .where(Refund.order_id == order.id)
+        select(RefundLine.line_external_id, RefundLine.amount).join(Refund).where(Refund.order_id == order.id)
     )
     for line_id, amount in rows:
         refunded[line_id] += amount

@@ -11,26 +11,32 @@ from sqlalchemy import func, select
 
 from . import commissions
 from .db import Database
-from .models import Commission, CommissionStatus, Order, OrderStatus, Shop
-
-SETTLEABLE_ORDERS = (OrderStatus.COMPLETED, OrderStatus.REFUNDED)
+from .models import Commission, CommissionStatus, Shop
 
 
 def _due(now: datetime):
-    return (
-        select(Commission.id)
-        .join(Order, Order.id == Commission.order_id)
-        .where(
-            Commission.status == CommissionStatus.PENDING,
-            Commission.settle_after <= now,
-            Order.status.in_(SETTLEABLE_ORDERS),
-        )
+    # settle_after is set only once an order completes, so only completed orders are ever due
+    return select(Commission.id).where(
+        Commission.status == CommissionStatus.PENDING, Commission.settle_after <= now
     )
 
 
 def count_due(database: Database, now: datetime) -> int:
     with database.transaction() as session:
         return session.scalar(select(func.count()).select_from(_due(now).subquery()))
+
+
+def settle_one(database: Database, commission_id: int) -> bool:
+    """Settle one due commission in its own short transaction; False if it no longer is pending
+    (another sweep settled it since this one read the ids, or a refund cancelled it)."""
+    with database.transaction() as session:
+        commission = session.scalar(
+            select(Commission).where(Commission.id == commission_id).with_for_update()
+        )
+        if commission.status != CommissionStatus.PENDING or commission.remaining <= 0:
+            return False
+        commissions.settle(session, session.get(Shop, commission.shop_id), commission)
+        return True
 
 
 def settle_due(
@@ -50,13 +56,7 @@ def settle_due(
         if not ids:
             return settled
         for commission_id in ids:
-            with database.transaction() as session:
-                commission = session.scalar(
-                    select(Commission).where(Commission.id == commission_id).with_for_update()
-                )
-                if commission.status == CommissionStatus.PENDING and commission.remaining > 0:
-                    commissions.settle(session, session.get(Shop, commission.shop_id), commission)
-                    settled += 1
+            settled += settle_one(database, commission_id)
             if progress:
                 progress(1)
         last_id = ids[-1]

@@ -14,10 +14,9 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from .db import insert_new
 from .models import Attribution, MonthTally, Order, Shop
 
 
@@ -31,9 +30,8 @@ def lock(session: Session, shop_id: int, member_ids: Iterable[int], month: str) 
     members = sorted(set(member_ids))
     if not members:
         return {}
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     session.execute(
-        insert(MonthTally)
+        insert_new(session, MonthTally)
         .values(
             [
                 {"shop_id": shop_id, "member_id": m, "month": month, "sales": 0, "commission": 0}

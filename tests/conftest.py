@@ -18,6 +18,7 @@ from click.testing import CliRunner
 from sqlalchemy import create_engine, text
 
 import migrations
+import rules
 from plugin import runtime, shops
 from plugin.app import create_app
 from plugin.cli import main as cli_main
@@ -87,6 +88,7 @@ def database_url(request, tmp_path, sqlite_template) -> str:
 
 @pytest.fixture
 def app(database_url):
+    rules.clear_caches()  # every test compiles what it prices: nothing leans on an earlier test
     app = create_app(Config(database_url=database_url, jobs="inline", testing=True))
     yield app
     runtime.current().database.dispose()

@@ -74,14 +74,88 @@ def test_unknown_code_and_suspended_inviter_are_refused(database, shop, people):
         bind(database, shop, people["E"], "CODE-A")
 
 
-def test_binding_is_audited(database, shop, people):
-    bind(database, shop, people["E"], "CODE-A")
+def test_binding_is_audited_with_who_how_and_the_ancestors(database, shop, people):
+    p = people
+    bind(database, shop, p["B"], "CODE-A")
     with database.transaction() as session:
-        event = session.scalar(select(AuditEvent).where(AuditEvent.action == "binding.created"))
-        assert (event.subject_id, event.data["inviter_id"], event.data["source"]) == (
-            str(people["E"]),
-            people["A"],
+        bindings.bind(session, shop.id, p["E"], "CODE-B", source="qr", source_ref="poster-7", actor="api")
+    with database.transaction() as session:
+        events = [
+            (e.action, e.subject_type, e.subject_id, e.actor, e.data)
+            for e in session.scalars(
+                select(AuditEvent).where(AuditEvent.action == "binding.created").order_by(AuditEvent.id)
+            )
+        ]
+        stored = session.get(Binding, p["E"])
+        assert (stored.source, stored.source_ref, session.get(Binding, p["B"]).source_ref) == (
+            "qr",
+            "poster-7",
+            "",
+        )
+    assert events == [
+        (
+            "binding.created",
+            "member",
+            str(p["B"]),
+            "system",
+            {
+                "inviter_id": p["A"],
+                "source": "invite_code",
+                "source_ref": "",
+                "ancestors": [p["A"], None, None],
+            },
+        ),
+        (
+            "binding.created",
+            "member",
+            str(p["E"]),
+            "api",
+            {
+                "inviter_id": p["B"],
+                "source": "qr",
+                "source_ref": "poster-7",
+                "ancestors": [p["B"], p["A"], None],
+            },
+        ),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("member", "code", "source", "message", "field"),
+    [
+        ("E", "CODE-A", "carrier-pigeon", "unknown binding source 'carrier-pigeon'", "source"),
+        (
+            "E",
+            "NO-SUCH-CODE",
             "invite_code",
+            "invite code 'NO-SUCH-CODE' does not belong to an active distributor",
+            "invite_code",
+        ),
+        ("A", "CODE-A", "invite_code", "a member cannot bind to their own invite code", "invite_code"),
+        ("A", "CODE-B", "invite_code", "binding would create a cycle in the invite tree", "invite_code"),
+    ],
+)
+def test_each_refusal_says_why_and_names_the_field(
+    database, shop, people, member, code, source, message, field
+):
+    bind(database, shop, people["B"], "CODE-A")
+    with pytest.raises(BindingRefused) as info, database.transaction() as session:
+        bindings.bind(session, shop.id, people[member], code, source=source)
+    assert (info.value.message, info.value.field) == (message, field)
+
+
+def test_a_member_already_bound_keeps_the_first_binding_without_a_second_audit(database, shop, people):
+    p = people
+    bind(database, shop, p["E"], "CODE-A")
+    with database.transaction() as session:
+        kept = bindings.bind(session, shop.id, p["E"], "CODE-B")
+        assert (kept.member_id, kept.tier1_id) == (p["E"], p["A"])
+    with database.transaction() as session:
+        assert (
+            session.scalar(
+                select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "binding.created")
+            )
+            == 1
         )
 
 

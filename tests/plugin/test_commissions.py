@@ -52,7 +52,11 @@ def test_self_purchase_earns_nothing(shop, send, database):
     with database.transaction() as session:
         assert session.scalar(select(func.count()).select_from(LedgerEntry)) == 0
         refused = session.scalar(select(AuditEvent).where(AuditEvent.action == "binding.refused"))
-        assert refused.subject_id == str(buyer.id)
+        assert (refused.subject_type, refused.subject_id, refused.data) == (
+            "member",
+            str(buyer.id),
+            {"order": "820982911946154508", "reason": "a member cannot bind to their own invite code"},
+        )
 
 
 def test_unpaid_order_earns_nothing_until_paid(shop, send, database):

@@ -109,3 +109,79 @@ def test_replay_of_a_missing_event_fails(runner):
     result = runner("inbox", "replay", "424242")
     assert result.exit_code == 1
     assert result.output.strip() == "Error: no inbox event 424242"
+
+
+def test_an_event_that_failed_before_keeps_counting_its_attempts_when_it_succeeds(database, shop, broken):
+    event_id = stored(database, shop)
+    assert [inbox.process(database, event_id) for _ in range(2)] == ["failed", "failed"]
+    broken()
+    assert inbox.process(database, event_id) == "processed"
+    row = event(database, event_id)
+    assert (row.status, row.attempts, row.last_error) == ("processed", 3, "RuntimeError: database on fire")
+    assert row.processed_at is not None and row.processed_at >= row.received_at
+
+
+def test_a_missing_event_is_reported_as_missing(database):
+    assert inbox.process(database, 987654) == "missing"
+
+
+def test_the_job_applies_the_same_refusals_as_intake(database, shop):
+    """An adapter that normalizes in the job (no check at intake) still never prices another currency."""
+    body = fixture_bytes("shopify", "orders_paid").replace(b'"currency": "CNY"', b'"currency": "USD"')
+    event_id = stored(database, shop, body)
+    assert inbox.process(database, event_id) == "ignored"
+    row = event(database, event_id)
+    assert (row.reason, row.attempts) == ("order currency USD is not the shop's currency CNY", 1)
+    assert row.processed_at is not None
+    with database.transaction() as session:
+        assert session.scalars(select(Commission)).all() == []
+
+
+def test_an_unknown_topic_is_kept_ignored_with_its_reason_and_lower_case_headers(database, shop):
+    event_id = stored(database, shop, b'{"id": 1}', topic="products/create")
+    row = event(database, event_id)
+    assert (row.status, row.reason) == ("ignored", "topic products/create is not acted on")
+    assert row.processed_at == row.received_at
+    assert row.headers["x-shopify-topic"] == "products/create"
+    assert all(name == name.lower() for name in row.headers)
+    assert inbox.due_for_retry(database, utcnow() + timedelta(days=1)) == []  # ignored is done
+
+
+def test_a_long_error_is_kept_to_2000_characters(database, shop, monkeypatch):
+    def fail(*args, **kwargs):
+        raise RuntimeError("x" * 5000)
+
+    monkeypatch.setattr(orders, "apply_snapshot", fail)
+    event_id = stored(database, shop)
+    inbox.process(database, event_id)
+    assert event(database, event_id).last_error == ("RuntimeError: " + "x" * 5000)[:2000]
+
+
+def test_processed_events_are_never_due_and_due_now_makes_one_due_at_once(database, shop):
+    done = stored(database, shop)
+    assert inbox.process(database, done) == "processed"
+    waiting = stored(database, shop, fixture_bytes("shopify", "orders_fulfilled"), topic="orders/fulfilled")
+    later = utcnow() + timedelta(days=1)
+    assert inbox.due_for_retry(database, utcnow()) == []
+    inbox.due_now(database, waiting)
+    assert inbox.due_for_retry(database, utcnow()) == [waiting]
+    assert done not in inbox.due_for_retry(database, later)
+
+
+def test_a_failing_event_is_logged_with_its_traceback_and_each_event_with_its_time(
+    database, shop, broken, caplog
+):
+    import logging
+    import re
+
+    caplog.set_level(logging.INFO, logger="plugin.inbox")
+    event_id = stored(database, shop)
+    inbox.process(database, event_id)
+    failure = next(r for r in caplog.records if r.levelno == logging.ERROR)
+    assert failure.getMessage() == f"inbox event {event_id} failed"
+    assert failure.exc_info[0] is RuntimeError
+    broken()
+    inbox.process(database, event_id)
+    line = [r.getMessage() for r in caplog.records if r.levelno == logging.INFO][-1]
+    took = float(re.fullmatch(rf"event {event_id} orders/paid processed in (\d+\.\d) ms", line).group(1))
+    assert 0.1 <= took < 60_000  # measured in milliseconds

@@ -77,3 +77,64 @@ def test_database_keeps_entries_append_only(database, shop, accounts):
     with database.transaction() as session:
         assert session.scalar(text("SELECT SUM(amount) FROM ledger_entry")) == 0
         assert ledger.balance(session, pending) == 5
+
+
+def test_an_unbalanced_transaction_is_reported_for_its_shop_only(database, make_shop):
+    mine, other = make_shop(), make_shop()
+    with database.transaction() as session:
+        account = ledger.account(session, mine.id, 7, AccountKind.PENDING, "CNY")
+        balanced = ledger.post(
+            session,
+            mine.id,
+            "fine",
+            "accrue",
+            [
+                ledger.debit(ledger.shop_account(session, mine.id, AccountKind.COMMISSION_EXPENSE, "CNY"), 5),
+                ledger.credit(account, 5),
+            ],
+        )
+        broken = LedgerTransaction(shop_id=mine.id, key="broken", kind="accrue")
+        session.add(broken)
+        session.flush()
+        session.add(
+            LedgerEntry(
+                shop_id=mine.id, transaction_id=broken.id, account_id=account.id, amount=5, currency="CNY"
+            )
+        )
+        session.flush()  # checked before commit: PostgreSQL's deferred trigger would refuse the commit
+        assert ledger.unbalanced_transactions(session, mine.id) == [broken.id]
+        assert ledger.unbalanced_transactions(session, other.id) == []
+        assert ledger.unbalanced_transactions(session) == [broken.id]
+        assert balanced.id not in ledger.unbalanced_transactions(session)
+        session.rollback()
+
+
+def test_an_unbalanced_posting_says_which_and_why(database, shop, accounts):
+    pending, expense = accounts
+    with pytest.raises(UnbalancedTransaction) as info, database.transaction() as session:
+        ledger.post(
+            session, shop.id, "k-odd", "accrue", [ledger.debit(expense, 500), ledger.credit(pending, 499)]
+        )
+    assert info.value.message.startswith("transaction 'k-odd' does not balance: ")
+
+
+def test_one_fen_legs_are_posted(database, shop, accounts):
+    pending, expense = accounts
+    with database.transaction() as session:
+        ledger.post(
+            session, shop.id, "one-fen", "accrue", [ledger.debit(expense, 1), ledger.credit(pending, 1)]
+        )
+    with database.transaction() as session:
+        assert ledger.balance(session, pending) == 1
+        assert [e.amount for e in session.scalars(select(LedgerEntry).order_by(LedgerEntry.id))] == [1, -1]
+
+
+def test_each_shop_books_on_its_own_expense_account(database, make_shop):
+    first, second = make_shop(), make_shop()
+    with database.transaction() as session:
+        one = ledger.shop_account(session, first.id, AccountKind.COMMISSION_EXPENSE, "CNY")
+        two = ledger.shop_account(session, second.id, AccountKind.COMMISSION_EXPENSE, "CNY")
+        assert one.id != two.id
+        assert (one.shop_id, two.shop_id) == (first.id, second.id)
+    with database.transaction() as session:  # found again, not created again, in a new session
+        assert ledger.shop_account(session, second.id, AccountKind.COMMISSION_EXPENSE, "CNY").id == two.id

@@ -337,3 +337,16 @@ def test_a_ceiling_outside_0_01_to_100_percent_is_refused(database, basis_points
     with pytest.raises(InvalidSetting) as info, database.transaction() as session:
         shops.create_shop(session, name="x", platform="shopify", commission_ceiling_bp=basis_points)
     assert info.value.field == "commission_ceiling"
+
+
+def test_each_refund_lowers_the_months_sales_by_what_it_returned(make_shop, database, send):
+    shop = shop_with_rules(make_shop, database, LADDER)
+    paid(send, shop, so.order(1, day(11, 3), [1500000]))  # 5 %: the month had no sales before
+    assert send(shop, "refunds/create", so.refund(1, 91, {0: 200000}, day(11, 4))).status_code == 200
+    assert send(shop, "refunds/create", so.refund(1, 92, {0: 100000}, day(11, 5))).status_code == 200
+    paid(send, shop, so.order(2, day(11, 6), [10000]))  # 1.2M of sales left: 8 %
+    # A refund that overtakes its order nets the sales the order brings: 1M - 600000 = 400000
+    assert send(shop, "refunds/create", so.refund(3, 93, {0: 600000}, day(12, 1, 9))).status_code == 200
+    paid(send, shop, so.order(3, day(12, 1), [1000000]))
+    paid(send, shop, so.order(4, day(12, 2), [10000]))  # 5 %
+    assert earned(database, shop) == {(1, 0): 75000, (2, 0): 800, (3, 0): 50000, (4, 0): 500}

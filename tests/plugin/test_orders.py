@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from adapters.payload import sha256_hex
 from plugin.cli_demo import seed_chain
-from plugin.models import Binding, Order
+from plugin.models import Binding, Order, OrderLine
 from tests.conftest import fixture_json
 
 
@@ -108,3 +108,53 @@ def test_lines_follow_the_snapshots_until_the_order_is_paid_and_never_after(make
         order = session.scalar(select(Order))
         assert [line.external_id for line in order.lines] == ["487817672276298554", "487817672276298555"]
         assert (order.paid_total, order.source_updated_at.isoformat()) == (39800, "2026-11-11T16:00:00+00:00")
+
+
+def test_paid_and_completed_times_are_the_platforms_not_the_snapshots_update_time(make_shop, send, database):
+    shop = make_shop()
+    paid = fixture_json("shopify", "orders_paid") | {
+        "processed_at": "2026-11-11T00:05:02+08:00",
+        "updated_at": "2026-11-11T09:00:00+08:00",
+    }
+    send(shop, "orders/paid", paid)
+    fulfilled = fixture_json("shopify", "orders_fulfilled") | {"updated_at": "2026-11-14T09:00:00+08:00"}
+    fulfilled["fulfillments"][0]["created_at"] = "2026-11-13T10:00:00+08:00"
+    send(shop, "orders/fulfilled", fulfilled)
+    with database.transaction() as session:
+        order = session.scalar(select(Order))
+        assert order.paid_at == datetime(2026, 11, 10, 16, 5, 2, tzinfo=UTC)
+        assert order.completed_at == datetime(2026, 11, 13, 2, 0, tzinfo=UTC)
+
+
+def test_a_line_dropped_before_payment_is_dropped_for_good(make_shop, send, database):
+    shop = make_shop()
+    created = fixture_json("shopify", "orders_paid") | {
+        "financial_status": "pending",
+        "updated_at": "2026-11-11T00:05:00+08:00",
+    }
+    send(shop, "orders/create", created)
+    paid = fixture_json("shopify", "orders_paid")
+    paid["line_items"] = paid["line_items"][1:]
+    send(shop, "orders/paid", paid)
+    with database.transaction() as session:
+        order = session.scalar(select(Order))
+        assert [(line.external_id, line.paid_amount) for line in order.lines] == [
+            ("487817672276298555", 10000)
+        ]
+        assert order.paid_total == 10000
+        assert session.scalar(select(func.count()).select_from(OrderLine)) == 1
+
+
+def test_a_free_order_stays_paid_and_a_one_fen_order_refunded_whole_is_refunded(make_shop, send, database):
+    from datetime import timedelta, timezone
+
+    from tests.plugin import shopify_orders as so
+
+    shop = make_shop()
+    paid_at = datetime(2026, 11, 5, 12, tzinfo=timezone(timedelta(hours=8)))
+    send(shop, "orders/paid", so.order(1, paid_at, [0], ref=None))
+    send(shop, "orders/paid", so.order(2, paid_at, [1], ref=None, customer=5002))
+    send(shop, "refunds/create", so.refund(2, 92, {0: 1}, paid_at))
+    with database.transaction() as session:
+        statuses = dict(session.execute(select(Order.external_id, Order.status)).all())
+    assert statuses == {"1": "paid", "2": "refunded"}

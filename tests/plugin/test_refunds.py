@@ -91,3 +91,20 @@ def test_an_amount_only_refund_that_overtakes_the_order_is_spread_when_it_arrive
     assert send(shop, "refunds/create", so.refund(1, 91, {}, REFUND_AT, returned=7960)).status_code == 200
     assert send(shop, "orders/paid", so.order(1, PAID_AT, [29800, 10000])).status_code == 200
     assert reversed_per_line(database, shop) == ([596, 200], [5960, 2000])
+
+
+def test_refunds_of_the_same_line_add_up(order_with_commission, database, send):
+    shop = order_with_commission
+    send(shop, "refunds/create", so.refund(1, 91, {0: 10000}, REFUND_AT))
+    send(shop, "refunds/create", so.refund(1, 92, {0: 5000}, REFUND_AT))
+    assert reversed_per_line(database, shop) == ([1500, 0], [15000, 0])
+
+
+def test_an_amount_only_refund_is_spread_over_its_own_order_only(order_with_commission, database, send):
+    shop = order_with_commission
+    assert send(shop, "orders/paid", so.order(2, PAID_AT, [50000], customer=5002)).status_code == 200
+    send(shop, "refunds/create", so.refund(2, 92, {}, REFUND_AT, returned=25000))
+    send(shop, "refunds/create", so.refund(1, 91, {}, REFUND_AT, returned=1))  # a single fen
+    with database.transaction() as session:
+        refunded = dict(session.execute(select(OrderLine.external_id, OrderLine.refunded_amount)).all())
+    assert refunded == {str(so.line_id(1, 0)): 1, str(so.line_id(1, 1)): 0, str(so.line_id(2, 0)): 25000}

@@ -14,7 +14,8 @@ from sqlalchemy import select
 from plugin import categories, rulesets
 from plugin.bindings import bind
 from plugin.members import make_distributor, member_for_identity
-from plugin.models import Commission, Order, OrderLine
+from plugin.models import Commission, Distributor, Order, OrderLine
+from plugin.simulation import simulate_draft
 from tests.plugin import shopify_orders as so
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "rules"
@@ -97,6 +98,16 @@ def test_city_partner_bonus_pays_in_the_partners_own_region_capped_per_line(make
         "X": [800, 24000],
         "W": [500, 5000],
     }
+    # The replay of these rules sees each partner's region as it was when the orders were priced.
+    with database.transaction() as session:
+        moved = session.get(Distributor, shop.members["X"])
+        moved.region = "Suzhou"
+    replay = simulate_draft(database, shop.id, example("city_partner"), at(1), at(30))
+    assert (replay.total.lines, replay.total.changed, replay.total.actual) == (
+        8,
+        0,
+        1000 + 5000 + 300 + 9000 + 800 + 24000 + 500 + 5000,
+    )
 
 
 def test_all_staff_distribution_pays_staff_5_percent_except_gift_cards_up_to_3000_yuan_a_month(

@@ -17,6 +17,7 @@ from plugin.models import (
     InboxEvent,
     LedgerEntry,
     LedgerTransaction,
+    Order,
     OrderLine,
     Refund,
 )
@@ -103,6 +104,19 @@ def test_the_journal_and_the_audit_trail_of_an_orders_life(make_shop, send, data
             )
         ]
         balances = {name: ledger.member_balances(session, shop.id, chain[name], "CNY") for name in ("D", "C")}
+        order_id = session.scalar(select(Order.id))
+        buyer = session.scalar(select(Order.buyer_member_id))
+        order_trail = [
+            (e.action, e.subject_type, e.subject_id, e.actor, e.data)
+            for e in session.scalars(
+                select(AuditEvent)
+                .where(
+                    AuditEvent.shop_id == shop.id,
+                    AuditEvent.action.like("order.%") | (AuditEvent.subject_id == str(buyer)),
+                )
+                .order_by(AuditEvent.id)
+            )
+        ]
 
     t1_tee, t1_cap, t2_tee, t2_cap = ids[(1, TEE)], ids[(1, CAP)], ids[(2, TEE)], ids[(2, CAP)]
 
@@ -201,6 +215,31 @@ def test_the_journal_and_the_audit_trail_of_an_orders_life(make_shop, send, data
         settled(t2_cap, 500),
         reversed_(t1_cap, 1000, 1000, "clawed_back"),
         reversed_(t2_cap, 500, 500, "clawed_back"),
+    ]
+    assert order_trail == [
+        (
+            "binding.created",
+            "member",
+            str(buyer),
+            "system",
+            {"inviter_id": d, "source": "order_ref", "source_ref": ORDER, "ancestors": [d, c, chain["B"]]},
+        ),
+        ("order.paid", "order", str(order_id), "system", {"external_id": ORDER, "previous": "created"}),
+        ("order.completed", "order", str(order_id), "system", {"external_id": ORDER, "previous": "paid"}),
+        (
+            "order.refund_recorded",
+            "order",
+            str(order_id),
+            "system",
+            {"refund": "890088186047892319", "amount": 14900},
+        ),
+        (
+            "order.refund_recorded",
+            "order",
+            str(order_id),
+            "system",
+            {"refund": "890088186047892320", "amount": 10000},
+        ),
     ]
     assert balances["D"] == {"pending": 0, "available": 0, "withdrawing": 0, "paid": 2490, "arrears": 1000}
     assert balances["C"] == {"pending": 0, "available": 0, "withdrawing": 0, "paid": 1245, "arrears": 500}

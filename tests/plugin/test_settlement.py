@@ -1,0 +1,57 @@
+"""The settlement sweep: each due commission once, in pages, whoever else is sweeping."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+from sqlalchemy import func, select
+
+from plugin import ledger, settlement
+from plugin.members import make_distributor, member_for_identity
+from plugin.models import Commission, LedgerTransaction
+from tests.plugin import shopify_orders as so
+
+CST = timezone(timedelta(hours=8))
+PAID = datetime(2026, 11, 5, 12, tzinfo=CST)
+LATER = datetime(2026, 12, 31, tzinfo=CST)
+
+
+def completed_orders(make_shop, database, send, amounts):
+    """One completed order per amount (depth 1, 10 %), all due by LATER."""
+    shop = make_shop(tier_depth=1, after_sales_days=0)
+    with database.transaction() as session:
+        x = member_for_identity(session, shop.id, "shopify", "x")
+        make_distributor(session, shop.id, x.id, invite_code="INV-X")
+    for n, amount in enumerate(amounts):
+        fulfilled = so.order(n + 1, PAID, [amount], customer=100 + n, fulfillment_status="fulfilled")
+        assert send(shop, "orders/fulfilled", fulfilled).status_code == 200
+    return shop, x.id
+
+
+def test_a_commission_already_settled_by_another_sweep_is_not_settled_again(make_shop, database, send):
+    shop, x = completed_orders(make_shop, database, send, [10000])
+    with database.transaction() as session:
+        commission_id = session.scalar(select(Commission.id))
+    assert settlement.settle_one(database, commission_id) is True
+    assert settlement.settle_one(database, commission_id) is False  # read before the first settled it
+    with database.transaction() as session:
+        assert (
+            session.scalar(
+                select(func.count()).select_from(LedgerTransaction).where(LedgerTransaction.kind == "settle")
+            )
+            == 1
+        )
+        assert ledger.member_balances(session, shop.id, x, "CNY")["available"] == 1000
+
+
+def test_the_sweep_pages_through_everything_due_and_reports_progress(make_shop, database, send):
+    shop, x = completed_orders(make_shop, database, send, [10000, 20000, 30000, 40000, 10])
+    steps = []
+    assert settlement.count_due(database, LATER) == 5
+    assert settlement.settle_due(database, LATER, batch=2, progress=steps.append) == 5
+    assert steps == [1, 1, 1, 1, 1]
+    assert settlement.count_due(database, LATER) == 0
+    with database.transaction() as session:
+        assert (
+            ledger.member_balances(session, shop.id, x, "CNY")["available"] == 1000 + 2000 + 3000 + 4000 + 1
+        )
