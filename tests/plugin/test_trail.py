@@ -76,7 +76,7 @@ def test_the_journal_and_the_audit_trail_of_an_orders_life(make_shop, send, data
                 )
             )
         }
-        journal = [
+        transactions = [
             (
                 txn.key,
                 txn.kind,
@@ -95,7 +95,7 @@ def test_the_journal_and_the_audit_trail_of_an_orders_life(make_shop, send, data
                 .order_by(LedgerTransaction.id)
             )
         ]
-        trail = [
+        audit_trail = [
             (e.action, e.subject_type, e.subject_id, e.actor, e.data)
             for e in session.scalars(
                 select(AuditEvent)
@@ -128,7 +128,7 @@ def test_the_journal_and_the_audit_trail_of_an_orders_life(make_shop, send, data
             sorted([(0, "commission_expense", amount), (member, "pending", -amount)]),
         )
 
-    assert journal == [
+    assert transactions == [
         accrual(t1_tee, d, 2980, TEE, 1),
         accrual(t1_cap, d, 1000, CAP, 1),
         accrual(t2_tee, c, 1490, TEE, 2),
@@ -202,7 +202,7 @@ def test_the_journal_and_the_audit_trail_of_an_orders_life(make_shop, send, data
             {"amount": amount, "arrears_repaid": 0},
         )
 
-    assert trail == [
+    assert audit_trail == [
         accrued(t1_tee, 1, d, 2980),
         accrued(t1_cap, 1, d, 1000),
         accrued(t2_tee, 2, c, 1490),
