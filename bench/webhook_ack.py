@@ -34,7 +34,7 @@ from urllib.parse import urlsplit
 import requests
 from sqlalchemy import create_engine, text
 
-from plugin.cli_demo import sample, signed_headers
+from plugin.cli.demo import sample, signed_headers
 from plugin.runtime import normalize_database_url
 
 HERE = Path(__file__).resolve().parent

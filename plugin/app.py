@@ -12,17 +12,17 @@ from sqlalchemy import text
 from werkzeug.exceptions import HTTPException
 
 import webhooks
-
-from . import jobs, runtime
-from .api import categories as categories_api
-from .api import members as members_api
-from .api import orders as orders_api
-from .api import require_json_body
-from .api import rules as rules_api
-from .api.auth import SECURITY_SCHEMES
-from .api.converters import CONVERTERS, IdConverter
-from .config import Config
-from .errors import FenxiaoError
+from plugin import runtime
+from plugin.api import categories as categories_api
+from plugin.api import members as members_api
+from plugin.api import orders as orders_api
+from plugin.api import require_json_body
+from plugin.api import rules as rules_api
+from plugin.api.auth import SECURITY_SCHEMES
+from plugin.api.converters import CONVERTERS, IdConverter
+from plugin.config import Config
+from plugin.errors import FenxiaoError
+from plugin.jobs import tasks
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +61,7 @@ def create_app(config: Config | None = None) -> Flask:
     app.before_request(require_json_body)
     app.add_url_rule("/healthz", "healthz", _healthz)
     if config.jobs == "thread" and not config.testing:
-        for func, _queue, seconds in jobs.SWEEPS:
+        for func, _queue, seconds in tasks.SWEEPS:
             rt.queue.every(min(seconds, config.sweep_seconds), func)
     return app
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
-from .errors import InvalidConfig
+from plugin.errors import InvalidConfig
 
 
 @dataclass

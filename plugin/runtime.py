@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .config import Config
-from .db import Database
-from .queues import InlineQueue, RQQueue, ThreadQueue
+from plugin.config import Config
+from plugin.db import Database
+from plugin.jobs.queues import InlineQueue, RQQueue, ThreadQueue
 
 
 @dataclass

@@ -19,12 +19,13 @@ from sqlalchemy import create_engine, text
 
 import migrations
 import rules
-from plugin import runtime, shops
+from plugin import runtime
 from plugin.app import create_app
 from plugin.cli import main as cli_main
-from plugin.cli_demo import signed_headers as shopify_headers
+from plugin.cli.demo import signed_headers as shopify_headers
 from plugin.config import Config
 from plugin.db import Base
+from plugin.shops import tenants
 from tests import servers
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -135,7 +136,7 @@ def make_shop(database):
         settings.setdefault("name", "Test shop")
         settings.setdefault("platform", "shopify")
         with database.transaction() as session:
-            new = shops.create_shop(session, **settings)
+            new = tenants.create_shop(session, **settings)
             shop = new.shop
             return ShopHandle(
                 shop.id, new.webhook_secret, new.api_key, shop.tier_depth, shop.after_sales_days

@@ -13,9 +13,12 @@ from flask import Blueprint, jsonify, request
 from adapters import base
 from adapters.errors import AdapterError, PayloadError, SignatureError, UnknownPlatform
 from adapters.registry import get_adapter
-from plugin import inbox, jobs, orders, shops
 from plugin.errors import FenxiaoError, NotFound
+from plugin.inbox import mailbox
+from plugin.jobs import tasks
+from plugin.orders import lifecycle
 from plugin.runtime import current
+from plugin.shops import tenants
 
 blueprint = Blueprint("webhooks", __name__)
 
@@ -37,19 +40,19 @@ def receive(platform: str, shop_id: int):
     database = current().database
     try:
         with database.read() as session:
-            shop = shops.get_shop(session, shop_id)
+            shop = tenants.get_shop(session, shop_id)
             if shop.platform != platform:
                 raise NotFound(f"shop {shop_id} does not take {platform} webhooks", "platform")
-            secrets = shops.active_secrets(session, shop_id)
+            secrets = tenants.active_secrets(session, shop_id)
         adapter.verify(headers, body, secrets)
         delivery = adapter.describe(headers, body)
         if delivery.kind == base.KIND_HEARTBEAT:
             return jsonify(adapter.acknowledgement()), 200
         ignore_reason = None
         if adapter.normalize_at_intake:
-            ignore_reason = orders.ignore_reason(shop, adapter.normalize(delivery, body))
+            ignore_reason = lifecycle.ignore_reason(shop, adapter.normalize(delivery, body))
         with database.transaction() as session:
-            event_id = inbox.store(
+            event_id = mailbox.store(
                 session, shop_id, platform, delivery, headers, body, ignore_reason=ignore_reason
             )
     except SignatureError as err:
@@ -59,5 +62,5 @@ def receive(platform: str, shop_id: int):
     except FenxiaoError as err:
         return _error(err, err.status)
     if event_id is not None and delivery.kind != base.KIND_IGNORED and ignore_reason is None:
-        jobs.enqueue_inbox_event(event_id)
+        tasks.enqueue_inbox_event(event_id)
     return jsonify(adapter.acknowledgement()), 200

@@ -6,8 +6,8 @@ from contextlib import contextmanager
 
 from flask import request
 
-from .. import shops
-from ..runtime import current
+from plugin.runtime import current
+from plugin.shops import tenants
 
 # Either scheme authenticates a call: the shop's key in X-Api-Key, or as a bearer token.
 SECURITY = [{"ApiKey": []}, {"Bearer": []}]
@@ -30,7 +30,7 @@ def presented_key() -> str | None:
 def shop_session(shop_id: int):
     """One transaction plus the shop the caller's key authenticates (401 otherwise)."""
     with current().database.transaction() as session:
-        yield session, shops.authenticate(session, shop_id, presented_key())
+        yield session, tenants.authenticate(session, shop_id, presented_key())
 
 
 def authenticate(shop_id: int) -> None:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from .. import categories
-from . import schemas
-from .auth import SECURITY, shop_session
+from plugin.api import schemas
+from plugin.api.auth import SECURITY, shop_session
+from plugin.shops import categories
 
 blueprint = Blueprint(
     "categories",

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from werkzeug.routing import IntegerConverter
 
-from ..db import MAX_BIGINT, MAX_INT
+from plugin.db import MAX_BIGINT, MAX_INT
 
 
 class IdConverter(IntegerConverter):

@@ -6,11 +6,12 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from sqlalchemy import select
 
-from .. import bindings, ledger, members
-from ..errors import NotFound
-from ..models import Account, LedgerEntry, LedgerTransaction
-from . import schemas
-from .auth import SECURITY, shop_session
+from plugin.api import schemas
+from plugin.api.auth import SECURITY, shop_session
+from plugin.errors import NotFound
+from plugin.ledger import journal
+from plugin.ledger.models import Account, LedgerEntry, LedgerTransaction
+from plugin.members import bindings, directory
 
 blueprint = Blueprint(
     "members",
@@ -28,7 +29,7 @@ class Members(MethodView):
     def post(self, data, shop_id):
         """Find or create the member behind a platform identity."""
         with shop_session(shop_id) as (session, _shop):
-            member = members.member_for_identity(session, shop_id, data["platform"], data["external_id"])
+            member = directory.member_for_identity(session, shop_id, data["platform"], data["external_id"])
             return {"member_id": member.id}
 
 
@@ -40,7 +41,7 @@ class Distributors(MethodView):
     def post(self, data, shop_id):
         """Approve a member as a distributor and give them an invite code (no fee, ever)."""
         with shop_session(shop_id) as (session, _shop):
-            return members.make_distributor(
+            return directory.make_distributor(
                 session,
                 shop_id,
                 data["member_id"],
@@ -58,12 +59,12 @@ class Distributors(MethodView):
 def update_distributor(data, shop_id, member_id):
     """Change a distributor's level or region (region null clears it); audited."""
     with shop_session(shop_id) as (session, _shop):
-        return members.update_distributor(
+        return directory.update_distributor(
             session,
             shop_id,
             member_id,
             level=data.get("level"),
-            region=data.get("region", members.UNCHANGED),
+            region=data.get("region", directory.UNCHANGED),
             actor="api",
         )
 
@@ -87,7 +88,7 @@ class Bindings(MethodView):
 def get_binding(shop_id, member_id):
     """Who invited this member, and their precomputed ancestors."""
     with shop_session(shop_id) as (session, _shop):
-        members.get_member(session, shop_id, member_id)
+        directory.get_member(session, shop_id, member_id)
         binding = bindings.binding_of(session, member_id)
         if binding is None:
             raise NotFound(f"member {member_id} is not bound", "member_id")
@@ -100,11 +101,11 @@ def get_binding(shop_id, member_id):
 def get_balances(shop_id, member_id):
     """Balances per account, in minor units, derived from the ledger entries."""
     with shop_session(shop_id) as (session, shop):
-        members.get_member(session, shop_id, member_id)
+        directory.get_member(session, shop_id, member_id)
         return {
             "member_id": member_id,
             "currency": shop.currency,
-            "balances": ledger.member_balances(session, shop_id, member_id, shop.currency),
+            "balances": journal.member_balances(session, shop_id, member_id, shop.currency),
         }
 
 
@@ -115,7 +116,7 @@ def get_balances(shop_id, member_id):
 def get_ledger(query, shop_id, member_id):
     """The member's ledger entries, newest first (page with ``before_id``)."""
     with shop_session(shop_id) as (session, _shop):
-        members.get_member(session, shop_id, member_id)
+        directory.get_member(session, shop_id, member_id)
         statement = (
             select(LedgerEntry, Account.kind, LedgerTransaction)
             .join(Account, Account.id == LedgerEntry.account_id)

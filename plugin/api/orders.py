@@ -5,11 +5,11 @@ from __future__ import annotations
 from flask_smorest import Blueprint
 from sqlalchemy import select
 
-from ..commissions import commissions_of
-from ..errors import NotFound
-from ..models import Order
-from . import schemas
-from .auth import SECURITY, shop_session
+from plugin.api import schemas
+from plugin.api.auth import SECURITY, shop_session
+from plugin.commissions.accrual import commissions_of
+from plugin.errors import NotFound
+from plugin.orders.models import Order
 
 blueprint = Blueprint(
     "orders",

@@ -5,12 +5,12 @@ from __future__ import annotations
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from .. import rulesets
-from ..db import MAX_INT
-from ..runtime import current
-from ..simulation import simulate_draft
-from . import schemas
-from .auth import SECURITY, authenticate, shop_session
+from plugin.api import schemas
+from plugin.api.auth import SECURITY, authenticate, shop_session
+from plugin.commissions.simulation import simulate_draft
+from plugin.db import MAX_INT
+from plugin.runtime import current
+from plugin.shops import rulesets
 
 blueprint = Blueprint(
     "rules", __name__, url_prefix="/api/v1/shops/<id:shop_id>/rules", description="Commission rule sets"

@@ -2,8 +2,8 @@
 
 from marshmallow import Schema, fields, validate
 
-from ..bindings import SOURCES
-from ..db import MAX_BIGINT, MAX_INT
+from plugin.db import MAX_BIGINT, MAX_INT
+from plugin.members.bindings import SOURCES
 
 
 def member_id(**kwargs) -> fields.Integer:

@@ -15,7 +15,8 @@ import redis
 import requests
 from sqlalchemy import create_engine, func, select
 
-from plugin.models import InboxEvent, Order
+from plugin.inbox.models import InboxEvent
+from plugin.orders.models import Order
 from tests import servers
 from tests.conftest import fixture_bytes, shopify_headers
 

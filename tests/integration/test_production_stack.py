@@ -155,12 +155,12 @@ def test_the_worker_runs_both_sweeps_on_rq_cron_scheduler(stack, start_worker):
     assert os.getpgid(scheduler.pid) == worker.pid  # a child of this worker, not a stray process
     assert datetime.now(UTC) - scheduler.last_heartbeat < timedelta(seconds=30)
     assert sorted((job.func_name, job.queue_name, job.interval) for job in scheduler.get_jobs()) == [
-        ("plugin.jobs.inbox_sweep", "events", 30),
-        ("plugin.jobs.settlement_sweep", "settlement", 300),
+        ("plugin.jobs.tasks.inbox_sweep", "events", 30),
+        ("plugin.jobs.tasks.settlement_sweep", "settlement", 300),
     ]
 
     # interval jobs run once at start: both sweeps were enqueued and the worker ran them
-    for name in ("plugin.jobs.inbox_sweep", "plugin.jobs.settlement_sweep"):
+    for name in ("plugin.jobs.tasks.inbox_sweep", "plugin.jobs.tasks.settlement_sweep"):
         [job_id] = get_cron_job_ids(name, connection)
         job = Job.fetch(job_id, connection=connection)
         assert wait_until(

@@ -9,11 +9,13 @@ from rq import Queue, SimpleWorker
 from rq.job import Job, JobStatus
 from sqlalchemy import func, select
 
-from plugin import runtime, shops
+from plugin import runtime
 from plugin.app import create_app
 from plugin.config import Config
-from plugin.models import InboxEvent, Order
-from plugin.queues import EVENTS, PAYOUTS, SETTLEMENT
+from plugin.inbox.models import InboxEvent
+from plugin.jobs.queues import EVENTS, PAYOUTS, SETTLEMENT
+from plugin.orders.models import Order
+from plugin.shops import tenants
 from tests.conftest import fixture_bytes, shopify_headers
 
 from .stack import INVITE_CODE, ORDER_ID, commission_summary, expected_commissions
@@ -44,7 +46,7 @@ def test_rq_mode_enqueues_after_commit_and_a_simple_worker_applies_the_order(rq_
     app, connection = rq_app
     client, database = app.test_client(), runtime.current().database
     with database.transaction() as session:
-        new = shops.create_shop(
+        new = tenants.create_shop(
             session, name="RQ shop", platform="shopify", webhook_secret="whsec-rq-0123456789"
         )
     shop_id, auth = new.shop.id, {"X-Api-Key": new.api_key}

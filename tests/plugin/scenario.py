@@ -22,22 +22,15 @@ from sqlalchemy import func, select
 
 import rules
 from adapters.money import round_half_up
-from plugin import ledger, settlement
-from plugin.bindings import bind
-from plugin.members import make_distributor, member_for_identity
-from plugin.models import (
-    Account,
-    AccountKind,
-    Commission,
-    Distributor,
-    DistributorStatus,
-    LedgerEntry,
-    LedgerTransaction,
-    Order,
-    OrderLine,
-    RuleSetVersion,
-    Shop,
-)
+from plugin.commissions import settlement
+from plugin.commissions.models import Commission
+from plugin.ledger import journal
+from plugin.ledger.models import Account, AccountKind, LedgerEntry, LedgerTransaction
+from plugin.members.bindings import bind
+from plugin.members.directory import make_distributor, member_for_identity
+from plugin.members.models import Distributor, DistributorStatus
+from plugin.orders.models import Order, OrderLine
+from plugin.shops.models import RuleSetVersion, Shop
 from tests.conftest import fixture_json
 
 PLATFORM = "shopify"
@@ -652,16 +645,16 @@ def run(database, send, shop: ShopUnderTest, events) -> datetime | None:
 def pay_out(database, shop: ShopUnderTest) -> None:
     with database.transaction() as session:
         for member_id in shop.chain:
-            account = ledger.account(session, shop.id, member_id, AccountKind.AVAILABLE, CURRENCY, lock=True)
-            amount = ledger.balance(session, account)
+            account = journal.account(session, shop.id, member_id, AccountKind.AVAILABLE, CURRENCY, lock=True)
+            amount = journal.balance(session, account)
             if amount > 0:
-                paid = ledger.account(session, shop.id, member_id, AccountKind.PAID, CURRENCY)
-                ledger.post(
+                paid = journal.account(session, shop.id, member_id, AccountKind.PAID, CURRENCY)
+                journal.post(
                     session,
                     shop.id,
                     f"test-payout:{uuid.uuid4()}",
                     "payout",
-                    [ledger.debit(account, amount), ledger.credit(paid, amount)],
+                    [journal.debit(account, amount), journal.credit(paid, amount)],
                     memo="test payout",
                 )
 

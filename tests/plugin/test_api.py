@@ -3,8 +3,8 @@
 import pytest
 from sqlalchemy import func, select
 
-from plugin.cli_demo import seed_chain
-from plugin.models import Binding
+from plugin.cli.demo import seed_chain
+from plugin.members.models import Binding
 from tests.conftest import fixture_bytes
 
 
@@ -210,7 +210,7 @@ def test_healthz_reports_database(client):
 
 
 def test_a_distributors_level_and_region_can_be_changed_and_are_audited(client, shop, database):
-    from plugin.models import AuditEvent
+    from plugin.audit.models import AuditEvent
 
     def call(method, path, body):
         return client.open(api(shop, path), method=method, json=body, headers=shop.auth)

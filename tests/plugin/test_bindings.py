@@ -3,9 +3,10 @@
 import pytest
 from sqlalchemy import func, select
 
-from plugin import bindings, members
+from plugin.audit.models import AuditEvent
 from plugin.errors import BindingRefused
-from plugin.models import AuditEvent, Binding
+from plugin.members import bindings, directory
+from plugin.members.models import Binding
 
 
 @pytest.fixture
@@ -14,9 +15,9 @@ def people(database, shop):
     with database.transaction() as session:
         ids = {}
         for name in "ABCDE":
-            ids[name] = members.member_for_identity(session, shop.id, "shopify", f"cust-{name}").id
+            ids[name] = directory.member_for_identity(session, shop.id, "shopify", f"cust-{name}").id
             if name != "E":
-                members.make_distributor(session, shop.id, ids[name], invite_code=f"CODE-{name}")
+                directory.make_distributor(session, shop.id, ids[name], invite_code=f"CODE-{name}")
     return ids
 
 
@@ -54,8 +55,8 @@ def test_cycles_are_refused_at_any_depth(database, shop, database_url, depth):
     with database.transaction() as session:
         chain = []
         for index in range(depth + 1):
-            member = members.member_for_identity(session, shop.id, "shopify", f"m{index}")
-            members.make_distributor(session, shop.id, member.id, invite_code=f"CODE-{index}")
+            member = directory.member_for_identity(session, shop.id, "shopify", f"m{index}")
+            directory.make_distributor(session, shop.id, member.id, invite_code=f"CODE-{index}")
             if chain:
                 bindings.bind(session, shop.id, member.id, f"CODE-{index - 1}")
             chain.append(member.id)
@@ -69,7 +70,7 @@ def test_unknown_code_and_suspended_inviter_are_refused(database, shop, people):
     with pytest.raises(BindingRefused):
         bind(database, shop, people["E"], "NO-SUCH-CODE")
     with database.transaction() as session:
-        members.is_earning(session, people["A"]).status = "suspended"
+        directory.is_earning(session, people["A"]).status = "suspended"
     with pytest.raises(BindingRefused):
         bind(database, shop, people["E"], "CODE-A")
 
@@ -162,7 +163,7 @@ def test_a_member_already_bound_keeps_the_first_binding_without_a_second_audit(d
 def test_codes_of_another_shop_do_not_bind(database, make_shop, people, shop):
     other = make_shop()
     with database.transaction() as session:
-        stranger = members.member_for_identity(session, other.id, "shopify", "cust-X").id
+        stranger = directory.member_for_identity(session, other.id, "shopify", "cust-X").id
     with pytest.raises(BindingRefused):
         bind(database, other, stranger, "CODE-A")
 
@@ -214,8 +215,8 @@ def test_many_bindings_closing_a_three_cycle_at_once_leave_no_cycle(database, sh
         with database.transaction() as session:
             ids = []
             for name in "abc":
-                member = members.member_for_identity(session, shop.id, "shopify", f"{name}-{round_}")
-                members.make_distributor(
+                member = directory.member_for_identity(session, shop.id, "shopify", f"{name}-{round_}")
+                directory.make_distributor(
                     session, shop.id, member.id, invite_code=f"{name.upper()}{round_}-CODE"
                 )
                 ids.append(member.id)

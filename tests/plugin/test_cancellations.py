@@ -9,9 +9,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
-from plugin import ledger
-from plugin.cli_demo import seed_chain
-from plugin.models import Commission, Order
+from plugin.cli.demo import seed_chain
+from plugin.commissions.models import Commission
+from plugin.ledger import journal
+from plugin.orders.models import Order
 from tests.conftest import fixture_json
 
 CANCELLED_AT = "2026-11-12T10:00:00+08:00"
@@ -63,7 +64,7 @@ def play(make_shop, database, send, names) -> dict:
                 for c in session.scalars(select(Commission).where(Commission.shop_id == shop.id))
             ),
             "balances": {
-                name: ledger.member_balances(session, shop.id, member_id, "CNY")
+                name: journal.member_balances(session, shop.id, member_id, "CNY")
                 for name, member_id in chain.items()
             },
         }
@@ -104,7 +105,7 @@ def test_a_cancellation_without_payment_never_closes_a_paid_order(make_shop, dat
     send(shop, "refunds/create", whole_refund())
     with database.transaction() as session:
         assert session.scalar(select(Order.status).where(Order.shop_id == shop.id)) == "refunded"
-        assert ledger.member_balances(session, shop.id, chain["D"], "CNY")["pending"] == 0
+        assert journal.member_balances(session, shop.id, chain["D"], "CNY")["pending"] == 0
         assert sorted(
             session.execute(
                 select(Commission.amount, Commission.reversed).where(Commission.shop_id == shop.id)

@@ -8,8 +8,9 @@ from sqlalchemy import func, select
 
 import migrations
 from plugin.cli import main
-from plugin.cli_demo import seed_chain
-from plugin.models import Commission, Shop
+from plugin.cli.demo import seed_chain
+from plugin.commissions.models import Commission
+from plugin.shops.models import Shop
 from tests.conftest import fixture_bytes
 
 

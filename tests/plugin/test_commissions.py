@@ -5,11 +5,16 @@ import json
 import pytest
 from sqlalchemy import func, select
 
-from plugin import members, orders
-from plugin.cli_demo import seed_chain
+from plugin.audit.models import AuditEvent
+from plugin.cli.demo import seed_chain
+from plugin.commissions.models import Commission
 from plugin.errors import InvalidSetting
-from plugin.models import AuditEvent, Commission, LedgerEntry, Order, Shop
-from plugin.shops import create_shop
+from plugin.ledger.models import LedgerEntry
+from plugin.members import directory
+from plugin.orders import lifecycle
+from plugin.orders.models import Order
+from plugin.shops.models import Shop
+from plugin.shops.tenants import create_shop
 from tests.conftest import fixture_bytes, fixture_json
 from tests.plugin.scenario import ALL_TIERS_RULESET, install_unvalidated
 
@@ -45,8 +50,8 @@ def test_depth_three_pays_only_tiers_the_rules_price(make_shop, send, database):
 def test_self_purchase_earns_nothing(shop, send, database):
     payload = fixture_json("shopify", "orders_paid")
     with database.transaction() as session:
-        buyer = members.member_for_identity(session, shop.id, "shopify", str(payload["customer"]["id"]))
-        members.make_distributor(session, shop.id, buyer.id, invite_code="INV-B7K2")
+        buyer = directory.member_for_identity(session, shop.id, "shopify", str(payload["customer"]["id"]))
+        directory.make_distributor(session, shop.id, buyer.id, invite_code="INV-B7K2")
     assert send(shop, "orders/paid", payload).status_code == 200
     assert commissions(database) == []
     with database.transaction() as session:
@@ -107,7 +112,7 @@ def test_reapplying_the_same_snapshot_posts_nothing_twice(shop, database):
         seed_chain(session, shop.id)
     for _ in range(3):
         with database.transaction() as session:
-            orders.apply_snapshot(session, session.get(Shop, shop.id), snapshot)
+            lifecycle.apply_snapshot(session, session.get(Shop, shop.id), snapshot)
     with database.transaction() as session:
         assert session.scalar(select(func.count()).select_from(Commission)) == 4
         assert session.scalar(select(func.count()).select_from(LedgerEntry)) == 8
@@ -190,6 +195,6 @@ def test_an_ancestor_who_may_not_earn_gets_nothing_and_the_tiers_are_not_compres
         shop, "orders/create", fixture_json("shopify", "orders_paid") | {"financial_status": "pending"}
     )  # binds E
     with database.transaction() as session:
-        session.get(members.Distributor, chain[who]).status = status
+        session.get(directory.Distributor, chain[who]).status = status
     send(shop, "orders/paid", fixture_bytes("shopify", "orders_paid"))
     assert per_member(database, chain) == expected

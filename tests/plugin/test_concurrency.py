@@ -6,9 +6,13 @@ from datetime import datetime
 from sqlalchemy import func, select
 
 from adapters.registry import get_adapter
-from plugin import inbox, ledger, settlement
-from plugin.cli_demo import seed_chain
-from plugin.models import Commission, InboxEvent, LedgerTransaction
+from plugin.cli.demo import seed_chain
+from plugin.commissions import settlement
+from plugin.commissions.models import Commission
+from plugin.inbox import mailbox
+from plugin.inbox.models import InboxEvent
+from plugin.ledger import journal
+from plugin.ledger.models import LedgerTransaction
 from tests.conftest import fixture_bytes, shopify_headers
 
 DELIVERIES = [
@@ -28,7 +32,7 @@ def store_without_processing(database, shop) -> list[int]:
             body = fixture_bytes("shopify", name) + b" " * n
             headers = shopify_headers(topic, body, shop.secret)
             ids.append(
-                inbox.store(session, shop.id, "shopify", adapter.describe(headers, body), headers, body)
+                mailbox.store(session, shop.id, "shopify", adapter.describe(headers, body), headers, body)
             )
     return ids
 
@@ -42,7 +46,7 @@ def test_processing_every_event_three_times_at_once_counts_each_once(database, s
     with database.transaction() as session:
         chain = seed_chain(session, shop.id)
     ids = store_without_processing(database, shop)
-    results = run_all_at_once(lambda event_id: inbox.process(database, event_id), ids)
+    results = run_all_at_once(lambda event_id: mailbox.process(database, event_id), ids)
     assert set(results) == {"processed"}
     with database.transaction() as session:
         assert [e.status for e in session.scalars(select(InboxEvent).order_by(InboxEvent.id))] == [
@@ -54,15 +58,15 @@ def test_processing_every_event_three_times_at_once_counts_each_once(database, s
             (2, 500, 0),
             (2, 1490, 745),
         ]
-        assert ledger.unbalanced_transactions(session) == []
-        assert ledger.member_balances(session, shop.id, chain["D"], "CNY")["pending"] == 2490
+        assert journal.unbalanced_transactions(session) == []
+        assert journal.member_balances(session, shop.id, chain["D"], "CNY")["pending"] == 2490
 
 
 def test_two_settlement_sweeps_at_once_settle_each_commission_once(database, shop):
     with database.transaction() as session:
         chain = seed_chain(session, shop.id)
     for event_id in store_without_processing(database, shop):
-        inbox.process(database, event_id)
+        mailbox.process(database, event_id)
     moment = datetime.fromisoformat("2026-11-21T00:00:00+00:00")
     settled = run_all_at_once(lambda _: settlement.settle_due(database, moment, batch=1), range(2), times=2)
     assert sum(settled) == 4
@@ -73,4 +77,4 @@ def test_two_settlement_sweeps_at_once_settle_each_commission_once(database, sho
             )
             == 4
         )
-        assert ledger.member_balances(session, shop.id, chain["D"], "CNY")["available"] == 2490
+        assert journal.member_balances(session, shop.id, chain["D"], "CNY")["available"] == 2490

@@ -12,11 +12,16 @@ import pytest
 from sqlalchemy import func, select
 
 from adapters.registry import get_adapter
-from plugin import inbox, ledger, runtime, shops
+from plugin import runtime
 from plugin.app import create_app
+from plugin.commissions.models import Commission
 from plugin.config import Config
-from plugin.members import make_distributor, member_for_identity
-from plugin.models import Commission, InboxEvent, Order
+from plugin.inbox import mailbox
+from plugin.inbox.models import InboxEvent
+from plugin.ledger import journal
+from plugin.members.directory import make_distributor, member_for_identity
+from plugin.orders.models import Order
+from plugin.shops import tenants
 from tests.conftest import ShopHandle, fixture_bytes, shopify_headers
 from tests.plugin import shopify_orders as so
 from tests.servers import wait_until
@@ -37,7 +42,7 @@ def embedded(tmp_path, sqlite_template):
 
 def new_shop(rt, **settings) -> ShopHandle:
     with rt.database.transaction() as session:
-        new = shops.create_shop(session, name="Embedded", platform="shopify", **settings)
+        new = tenants.create_shop(session, name="Embedded", platform="shopify", **settings)
         x = member_for_identity(session, new.shop.id, "shopify", "x")
         make_distributor(session, new.shop.id, x.id, invite_code="INV-X")
         handle = ShopHandle(new.shop.id, new.webhook_secret, new.api_key, 2, new.shop.after_sales_days)
@@ -92,8 +97,8 @@ def test_web_requests_and_the_job_thread_write_at_once_and_everything_is_process
     assert replies == [200] * 48
     assert wait_until(lambda: counts(rt, shop.id) == (48, 48, 48), timeout=60), counts(rt, shop.id)
     with rt.database.transaction() as session:
-        assert ledger.member_balances(session, shop.id, shop.x, "CNY")["pending"] == 48 * 1000
-        assert ledger.unbalanced_transactions(session, shop.id) == []
+        assert journal.member_balances(session, shop.id, shop.x, "CNY")["pending"] == 48 * 1000
+        assert journal.unbalanced_transactions(session, shop.id) == []
 
 
 def test_the_sweep_timer_finds_an_event_whose_job_was_lost(embedded):
@@ -102,10 +107,10 @@ def test_the_sweep_timer_finds_an_event_whose_job_was_lost(embedded):
     body = fixture_bytes("shopify", "orders_paid").replace(b"INV-B7K2", b"INV-X")
     headers = shopify_headers("orders/paid", body, shop.secret)
     with rt.database.transaction() as session:
-        event_id = inbox.store(
+        event_id = mailbox.store(
             session, shop.id, "shopify", get_adapter("shopify").describe(headers, body), headers, body
         )
-    inbox.due_now(rt.database, event_id)  # stored, never queued: as if the process died
+    mailbox.due_now(rt.database, event_id)  # stored, never queued: as if the process died
     assert wait_until(lambda: counts(rt, shop.id) == (1, 1, 2), timeout=15), counts(rt, shop.id)
 
 
@@ -120,6 +125,6 @@ def test_the_sweep_timer_settles_what_is_due(embedded):
 
     def available():
         with rt.database.transaction() as session:
-            return ledger.member_balances(session, shop.id, shop.x, "CNY")["available"]
+            return journal.member_balances(session, shop.id, shop.x, "CNY")["available"]
 
     assert wait_until(lambda: available() == 3980, timeout=15), available()

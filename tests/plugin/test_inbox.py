@@ -7,10 +7,12 @@ import pytest
 from sqlalchemy import select
 
 from adapters.registry import get_adapter
-from plugin import inbox, orders
-from plugin.cli_demo import seed_chain
+from plugin.cli.demo import seed_chain
+from plugin.commissions.models import Commission
 from plugin.db import utcnow
-from plugin.models import Commission, InboxEvent
+from plugin.inbox import mailbox
+from plugin.inbox.models import InboxEvent
+from plugin.orders import lifecycle
 from tests.conftest import fixture_bytes, shopify_headers
 
 
@@ -19,7 +21,7 @@ def stored(database, shop, body=None, topic="orders/paid") -> int:
     body = body or fixture_bytes("shopify", "orders_paid")
     headers = shopify_headers(topic, body, shop.secret)
     with database.transaction() as session:
-        return inbox.store(
+        return mailbox.store(
             session, shop.id, "shopify", get_adapter("shopify").describe(headers, body), headers, body
         )
 
@@ -36,36 +38,36 @@ def broken(monkeypatch):
     def fail(*args, **kwargs):
         raise RuntimeError("database on fire")
 
-    working = orders.apply_snapshot
-    monkeypatch.setattr(orders, "apply_snapshot", fail)
-    return lambda: monkeypatch.setattr(orders, "apply_snapshot", working)
+    working = lifecycle.apply_snapshot
+    monkeypatch.setattr(lifecycle, "apply_snapshot", fail)
+    return lambda: monkeypatch.setattr(lifecycle, "apply_snapshot", working)
 
 
 def test_a_failed_event_backs_off_and_keeps_its_error(database, shop, broken):
     event_id = stored(database, shop)
     before = utcnow()
-    assert inbox.process(database, event_id) == "failed"
+    assert mailbox.process(database, event_id) == "failed"
     row = event(database, event_id)
     assert (row.status, row.attempts, row.last_error) == ("failed", 1, "RuntimeError: database on fire")
-    assert before + inbox.backoff(1) <= row.next_attempt_at <= utcnow() + inbox.backoff(1)
-    assert inbox.backoff(1) == timedelta(seconds=20)
-    assert inbox.backoff(20) == timedelta(hours=1)
+    assert before + mailbox.backoff(1) <= row.next_attempt_at <= utcnow() + mailbox.backoff(1)
+    assert mailbox.backoff(1) == timedelta(seconds=20)
+    assert mailbox.backoff(20) == timedelta(hours=1)
 
 
 def test_a_failing_event_becomes_dead_after_max_attempts(database, shop, broken):
     event_id = stored(database, shop)
-    results = [inbox.process(database, event_id) for _ in range(inbox.MAX_ATTEMPTS)]
-    assert results == ["failed"] * (inbox.MAX_ATTEMPTS - 1) + ["dead"]
+    results = [mailbox.process(database, event_id) for _ in range(mailbox.MAX_ATTEMPTS)]
+    assert results == ["failed"] * (mailbox.MAX_ATTEMPTS - 1) + ["dead"]
     row = event(database, event_id)
     assert (row.status, row.attempts, row.last_error) == ("dead", 10, "RuntimeError: database on fire")
-    assert inbox.process(database, event_id) == "dead"  # parked: not tried again
+    assert mailbox.process(database, event_id) == "dead"  # parked: not tried again
     assert event(database, event_id).attempts == 10
 
 
 def test_a_payload_the_adapter_cannot_read_is_dead_at_once(database, shop):
     body = fixture_bytes("shopify", "orders_paid").replace(b'"149.00"', b'"abc"')
     event_id = stored(database, shop, body)
-    assert inbox.process(database, event_id) == "dead"
+    assert mailbox.process(database, event_id) == "dead"
     row = event(database, event_id)
     assert row.attempts == 1
     assert row.last_error == "PayloadError: line_items.0.price must be a non-negative decimal string"
@@ -73,28 +75,28 @@ def test_a_payload_the_adapter_cannot_read_is_dead_at_once(database, shop):
 
 def test_the_sweep_does_not_queue_an_event_again_while_it_waits(database, shop, broken):
     event_id = stored(database, shop)
-    assert inbox.process(database, event_id) == "failed"
-    later = utcnow() + inbox.backoff(1) + timedelta(seconds=1)
-    assert inbox.due_for_retry(database, utcnow()) == []  # backing off
-    assert inbox.due_for_retry(database, later) == [event_id]
-    assert inbox.due_for_retry(database, later) == []  # queued: leased until STUCK_AFTER
-    assert inbox.due_for_retry(database, later + inbox.STUCK_AFTER) == [event_id]  # its job was lost
+    assert mailbox.process(database, event_id) == "failed"
+    later = utcnow() + mailbox.backoff(1) + timedelta(seconds=1)
+    assert mailbox.due_for_retry(database, utcnow()) == []  # backing off
+    assert mailbox.due_for_retry(database, later) == [event_id]
+    assert mailbox.due_for_retry(database, later) == []  # queued: leased until STUCK_AFTER
+    assert mailbox.due_for_retry(database, later + mailbox.STUCK_AFTER) == [event_id]  # its job was lost
 
 
 def test_a_received_event_whose_job_was_lost_is_found_once_per_lease(database, shop):
     event_id = stored(database, shop)
-    assert inbox.due_for_retry(database, utcnow()) == []
-    stuck = utcnow() + inbox.STUCK_AFTER + timedelta(seconds=1)
-    assert inbox.due_for_retry(database, stuck) == [event_id]
-    assert inbox.due_for_retry(database, stuck) == []
+    assert mailbox.due_for_retry(database, utcnow()) == []
+    stuck = utcnow() + mailbox.STUCK_AFTER + timedelta(seconds=1)
+    assert mailbox.due_for_retry(database, stuck) == [event_id]
+    assert mailbox.due_for_retry(database, stuck) == []
 
 
 def test_replay_reprocesses_a_dead_event_for_real(database, shop, runner, broken):
     with database.transaction() as session:
         seed_chain(session, shop.id)
     event_id = stored(database, shop)
-    for _ in range(inbox.MAX_ATTEMPTS):
-        inbox.process(database, event_id)
+    for _ in range(mailbox.MAX_ATTEMPTS):
+        mailbox.process(database, event_id)
     assert event(database, event_id).status == "dead"
     broken()  # the outage is over: applying works again
     result = runner("inbox", "replay", str(event_id))
@@ -113,23 +115,23 @@ def test_replay_of_a_missing_event_fails(runner):
 
 def test_an_event_that_failed_before_keeps_counting_its_attempts_when_it_succeeds(database, shop, broken):
     event_id = stored(database, shop)
-    assert [inbox.process(database, event_id) for _ in range(2)] == ["failed", "failed"]
+    assert [mailbox.process(database, event_id) for _ in range(2)] == ["failed", "failed"]
     broken()
-    assert inbox.process(database, event_id) == "processed"
+    assert mailbox.process(database, event_id) == "processed"
     row = event(database, event_id)
     assert (row.status, row.attempts, row.last_error) == ("processed", 3, "RuntimeError: database on fire")
     assert row.processed_at is not None and row.processed_at >= row.received_at
 
 
 def test_a_missing_event_is_reported_as_missing(database):
-    assert inbox.process(database, 987654) == "missing"
+    assert mailbox.process(database, 987654) == "missing"
 
 
 def test_the_job_applies_the_same_refusals_as_intake(database, shop):
     """An adapter that normalizes in the job (no check at intake) still never prices another currency."""
     body = fixture_bytes("shopify", "orders_paid").replace(b'"currency": "CNY"', b'"currency": "USD"')
     event_id = stored(database, shop, body)
-    assert inbox.process(database, event_id) == "ignored"
+    assert mailbox.process(database, event_id) == "ignored"
     row = event(database, event_id)
     assert (row.reason, row.attempts) == ("order currency USD is not the shop's currency CNY", 1)
     assert row.processed_at is not None
@@ -144,28 +146,28 @@ def test_an_unknown_topic_is_kept_ignored_with_its_reason_and_lower_case_headers
     assert row.processed_at == row.received_at
     assert row.headers["x-shopify-topic"] == "products/create"
     assert all(name == name.lower() for name in row.headers)
-    assert inbox.due_for_retry(database, utcnow() + timedelta(days=1)) == []  # ignored is done
+    assert mailbox.due_for_retry(database, utcnow() + timedelta(days=1)) == []  # ignored is done
 
 
 def test_a_long_error_is_kept_to_2000_characters(database, shop, monkeypatch):
     def fail(*args, **kwargs):
         raise RuntimeError("x" * 5000)
 
-    monkeypatch.setattr(orders, "apply_snapshot", fail)
+    monkeypatch.setattr(lifecycle, "apply_snapshot", fail)
     event_id = stored(database, shop)
-    inbox.process(database, event_id)
+    mailbox.process(database, event_id)
     assert event(database, event_id).last_error == ("RuntimeError: " + "x" * 5000)[:2000]
 
 
 def test_processed_events_are_never_due_and_due_now_makes_one_due_at_once(database, shop):
     done = stored(database, shop)
-    assert inbox.process(database, done) == "processed"
+    assert mailbox.process(database, done) == "processed"
     waiting = stored(database, shop, fixture_bytes("shopify", "orders_fulfilled"), topic="orders/fulfilled")
     later = utcnow() + timedelta(days=1)
-    assert inbox.due_for_retry(database, utcnow()) == []
-    inbox.due_now(database, waiting)
-    assert inbox.due_for_retry(database, utcnow()) == [waiting]
-    assert done not in inbox.due_for_retry(database, later)
+    assert mailbox.due_for_retry(database, utcnow()) == []
+    mailbox.due_now(database, waiting)
+    assert mailbox.due_for_retry(database, utcnow()) == [waiting]
+    assert done not in mailbox.due_for_retry(database, later)
 
 
 def test_a_failing_event_is_logged_with_its_traceback_and_each_event_with_its_time(
@@ -174,14 +176,14 @@ def test_a_failing_event_is_logged_with_its_traceback_and_each_event_with_its_ti
     import logging
     import re
 
-    caplog.set_level(logging.INFO, logger="plugin.inbox")
+    caplog.set_level(logging.INFO, logger="plugin.inbox.mailbox")
     event_id = stored(database, shop)
-    inbox.process(database, event_id)
+    mailbox.process(database, event_id)
     failure = next(r for r in caplog.records if r.levelno == logging.ERROR)
     assert failure.getMessage() == f"inbox event {event_id} failed"
     assert failure.exc_info[0] is RuntimeError
     broken()
-    inbox.process(database, event_id)
+    mailbox.process(database, event_id)
     line = [r.getMessage() for r in caplog.records if r.levelno == logging.INFO][-1]
     took = float(re.fullmatch(rf"event {event_id} orders/paid processed in (\d+\.\d) ms", line).group(1))
     assert 0.1 <= took < 60_000  # measured in milliseconds

@@ -6,16 +6,16 @@ from sqlalchemy import delete, select, text, update
 from sqlalchemy.exc import DBAPIError
 
 from adapters.money import Money
-from plugin import ledger
 from plugin.errors import UnbalancedTransaction
-from plugin.models import AccountKind, LedgerEntry, LedgerTransaction
+from plugin.ledger import journal
+from plugin.ledger.models import AccountKind, LedgerEntry, LedgerTransaction
 
 
 @pytest.fixture
 def accounts(database, shop):
     with database.transaction() as session:
-        pending = ledger.account(session, shop.id, 7, AccountKind.PENDING, "CNY")
-        expense = ledger.shop_account(session, shop.id, AccountKind.COMMISSION_EXPENSE, "CNY")
+        pending = journal.account(session, shop.id, 7, AccountKind.PENDING, "CNY")
+        expense = journal.shop_account(session, shop.id, AccountKind.COMMISSION_EXPENSE, "CNY")
     return pending, expense
 
 
@@ -23,20 +23,20 @@ def test_posts_once_per_key_and_derives_balance(database, shop, accounts):
     pending, expense = accounts
     for _ in range(2):
         with database.transaction() as session:
-            ledger.post(
-                session, shop.id, "k1", "accrue", [ledger.debit(expense, 500), ledger.credit(pending, 500)]
+            journal.post(
+                session, shop.id, "k1", "accrue", [journal.debit(expense, 500), journal.credit(pending, 500)]
             )
     with database.transaction() as session:
-        assert ledger.balance(session, pending) == 500
-        assert ledger.balance(session, expense) == 500
-        assert ledger.member_balances(session, shop.id, 7, "CNY")["pending"] == 500
+        assert journal.balance(session, pending) == 500
+        assert journal.balance(session, expense) == 500
+        assert journal.member_balances(session, shop.id, 7, "CNY")["pending"] == 500
         assert len(list(session.scalars(select(LedgerTransaction)))) == 1
 
 
 @pytest.mark.parametrize(
     "legs",
     [
-        lambda p, e: [ledger.debit(e, 500), ledger.credit(p, 499)],
+        lambda p, e: [journal.debit(e, 500), journal.credit(p, 499)],
         lambda p, e: [],
         lambda p, e: [(e, Money(500, "CNY")), (p, Money(-500, "USD"))],
     ],
@@ -44,7 +44,7 @@ def test_posts_once_per_key_and_derives_balance(database, shop, accounts):
 def test_unbalanced_or_mixed_currency_is_refused_and_writes_nothing(database, shop, accounts, legs):
     pending, expense = accounts
     with pytest.raises(UnbalancedTransaction), database.transaction() as session:
-        ledger.post(session, shop.id, "bad", "accrue", legs(pending, expense))
+        journal.post(session, shop.id, "bad", "accrue", legs(pending, expense))
     with database.transaction() as session:
         assert session.scalar(select(LedgerTransaction)) is None
 
@@ -69,28 +69,32 @@ def test_database_rejects_unbalanced_transactions_on_postgresql(database, shop, 
 def test_database_keeps_entries_append_only(database, shop, accounts):
     pending, expense = accounts
     with database.transaction() as session:
-        ledger.post(session, shop.id, "ok", "accrue", [ledger.debit(expense, 5), ledger.credit(pending, 5)])
+        journal.post(
+            session, shop.id, "ok", "accrue", [journal.debit(expense, 5), journal.credit(pending, 5)]
+        )
     with pytest.raises(DBAPIError, match="append-only"), database.transaction() as session:
         session.execute(update(LedgerEntry).values(amount=0))
     with pytest.raises(DBAPIError, match="append-only"), database.transaction() as session:
         session.execute(delete(LedgerEntry))
     with database.transaction() as session:
         assert session.scalar(text("SELECT SUM(amount) FROM ledger_entry")) == 0
-        assert ledger.balance(session, pending) == 5
+        assert journal.balance(session, pending) == 5
 
 
 def test_an_unbalanced_transaction_is_reported_for_its_shop_only(database, make_shop):
     mine, other = make_shop(), make_shop()
     with database.transaction() as session:
-        account = ledger.account(session, mine.id, 7, AccountKind.PENDING, "CNY")
-        balanced = ledger.post(
+        account = journal.account(session, mine.id, 7, AccountKind.PENDING, "CNY")
+        balanced = journal.post(
             session,
             mine.id,
             "fine",
             "accrue",
             [
-                ledger.debit(ledger.shop_account(session, mine.id, AccountKind.COMMISSION_EXPENSE, "CNY"), 5),
-                ledger.credit(account, 5),
+                journal.debit(
+                    journal.shop_account(session, mine.id, AccountKind.COMMISSION_EXPENSE, "CNY"), 5
+                ),
+                journal.credit(account, 5),
             ],
         )
         broken = LedgerTransaction(shop_id=mine.id, key="broken", kind="accrue")
@@ -102,18 +106,18 @@ def test_an_unbalanced_transaction_is_reported_for_its_shop_only(database, make_
             )
         )
         session.flush()  # checked before commit: PostgreSQL's deferred trigger would refuse the commit
-        assert ledger.unbalanced_transactions(session, mine.id) == [broken.id]
-        assert ledger.unbalanced_transactions(session, other.id) == []
-        assert ledger.unbalanced_transactions(session) == [broken.id]
-        assert balanced.id not in ledger.unbalanced_transactions(session)
+        assert journal.unbalanced_transactions(session, mine.id) == [broken.id]
+        assert journal.unbalanced_transactions(session, other.id) == []
+        assert journal.unbalanced_transactions(session) == [broken.id]
+        assert balanced.id not in journal.unbalanced_transactions(session)
         session.rollback()
 
 
 def test_an_unbalanced_posting_says_which_and_why(database, shop, accounts):
     pending, expense = accounts
     with pytest.raises(UnbalancedTransaction) as info, database.transaction() as session:
-        ledger.post(
-            session, shop.id, "k-odd", "accrue", [ledger.debit(expense, 500), ledger.credit(pending, 499)]
+        journal.post(
+            session, shop.id, "k-odd", "accrue", [journal.debit(expense, 500), journal.credit(pending, 499)]
         )
     assert info.value.message.startswith("transaction 'k-odd' does not balance: ")
 
@@ -121,20 +125,20 @@ def test_an_unbalanced_posting_says_which_and_why(database, shop, accounts):
 def test_one_fen_legs_are_posted(database, shop, accounts):
     pending, expense = accounts
     with database.transaction() as session:
-        ledger.post(
-            session, shop.id, "one-fen", "accrue", [ledger.debit(expense, 1), ledger.credit(pending, 1)]
+        journal.post(
+            session, shop.id, "one-fen", "accrue", [journal.debit(expense, 1), journal.credit(pending, 1)]
         )
     with database.transaction() as session:
-        assert ledger.balance(session, pending) == 1
+        assert journal.balance(session, pending) == 1
         assert [e.amount for e in session.scalars(select(LedgerEntry).order_by(LedgerEntry.id))] == [1, -1]
 
 
 def test_each_shop_books_on_its_own_expense_account(database, make_shop):
     first, second = make_shop(), make_shop()
     with database.transaction() as session:
-        one = ledger.shop_account(session, first.id, AccountKind.COMMISSION_EXPENSE, "CNY")
-        two = ledger.shop_account(session, second.id, AccountKind.COMMISSION_EXPENSE, "CNY")
+        one = journal.shop_account(session, first.id, AccountKind.COMMISSION_EXPENSE, "CNY")
+        two = journal.shop_account(session, second.id, AccountKind.COMMISSION_EXPENSE, "CNY")
         assert one.id != two.id
         assert (one.shop_id, two.shop_id) == (first.id, second.id)
     with database.transaction() as session:  # found again, not created again, in a new session
-        assert ledger.shop_account(session, second.id, AccountKind.COMMISSION_EXPENSE, "CNY").id == two.id
+        assert journal.shop_account(session, second.id, AccountKind.COMMISSION_EXPENSE, "CNY").id == two.id

@@ -11,11 +11,13 @@ import pytest
 from sqlalchemy import select
 
 from adapters.registry import get_adapter
-from plugin import inbox, rulesets
-from plugin.bindings import bind
-from plugin.members import make_distributor, member_for_identity
-from plugin.models import Commission, Order, OrderLine
-from plugin.simulation import simulate_draft
+from plugin.commissions.models import Commission
+from plugin.commissions.simulation import simulate_draft
+from plugin.inbox import mailbox
+from plugin.members.bindings import bind
+from plugin.members.directory import make_distributor, member_for_identity
+from plugin.orders.models import Order, OrderLine
+from plugin.shops import rulesets
 from tests.conftest import shopify_headers
 from tests.plugin import shopify_orders as so
 
@@ -176,13 +178,13 @@ def stored_orders(database, shop, payloads) -> list[int]:
             body = json.dumps(payload).encode()
             headers = shopify_headers("orders/paid", body, shop.secret)
             delivery = get_adapter("shopify").describe(headers, body)
-            ids.append(inbox.store(session, shop.id, "shopify", delivery, headers, body))
+            ids.append(mailbox.store(session, shop.id, "shopify", delivery, headers, body))
     return ids
 
 
 def process_at_once(database, event_ids):
     with ThreadPoolExecutor(max_workers=len(event_ids)) as pool:
-        return list(pool.map(lambda event_id: inbox.process(database, event_id), event_ids))
+        return list(pool.map(lambda event_id: mailbox.process(database, event_id), event_ids))
 
 
 def test_workers_pricing_at_the_same_moment_never_share_the_room_under_a_monthly_cap(make_shop, database):
@@ -331,11 +333,11 @@ def test_a_draft_whose_rates_can_exceed_the_ceiling_is_refused(client, make_shop
 
 @pytest.mark.parametrize("basis_points", [0, 10001, True])
 def test_a_ceiling_outside_0_01_to_100_percent_is_refused(database, basis_points):
-    from plugin import shops
     from plugin.errors import InvalidSetting
+    from plugin.shops import tenants
 
     with pytest.raises(InvalidSetting) as info, database.transaction() as session:
-        shops.create_shop(session, name="x", platform="shopify", commission_ceiling_bp=basis_points)
+        tenants.create_shop(session, name="x", platform="shopify", commission_ceiling_bp=basis_points)
     assert info.value.field == "commission_ceiling"
 
 

@@ -7,8 +7,9 @@ from datetime import UTC, datetime
 from sqlalchemy import func, select
 
 from adapters.payload import sha256_hex
-from plugin.cli_demo import seed_chain
-from plugin.models import Binding, Order, OrderLine
+from plugin.cli.demo import seed_chain
+from plugin.members.models import Binding
+from plugin.orders.models import Order, OrderLine
 from tests.conftest import fixture_json
 
 

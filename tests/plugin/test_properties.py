@@ -25,20 +25,13 @@ from hypothesis import HealthCheck, event, given, note, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
-from plugin import ledger, settlement
-from plugin.models import (
-    Account,
-    AccountKind,
-    AuditEvent,
-    CommissionStatus,
-    InboxEvent,
-    InboxStatus,
-    LedgerEntry,
-    LedgerTransaction,
-    Order,
-    OrderStatus,
-)
-from plugin.models.ledger import SHOP_OWNER
+from plugin.audit.models import AuditEvent
+from plugin.commissions import settlement
+from plugin.commissions.models import CommissionStatus
+from plugin.inbox.models import InboxEvent, InboxStatus
+from plugin.ledger import journal
+from plugin.ledger.models import SHOP_OWNER, Account, AccountKind, LedgerEntry, LedgerTransaction
+from plugin.orders.models import Order, OrderStatus
 from tests.plugin import scenario as sc
 
 # Examples per test and database; FENXIAO_PROPERTY_EXAMPLES=500 explores further.
@@ -81,7 +74,7 @@ def check_invariants(
         assert all(status == InboxStatus.PROCESSED for _, status, _ in events), events
 
         # 1. Balanced, single-currency transactions, in the accounts' currency.
-        assert ledger.unbalanced_transactions(session, shop_id) == []
+        assert journal.unbalanced_transactions(session, shop_id) == []
         mixed = session.scalars(
             select(LedgerEntry.transaction_id)
             .where(LedgerEntry.shop_id == shop_id)
@@ -168,7 +161,7 @@ def check_invariants(
         )
         assert members_with_accounts <= set(shop.chain)
         for member_id in set(shop.chain) | set(by_member):
-            balances = ledger.member_balances(session, shop_id, member_id, sc.CURRENCY)
+            balances = journal.member_balances(session, shop_id, member_id, sc.CURRENCY)
             mine = by_member.get(member_id, {"pending": 0, "available": 0, "total": 0})
             pending, available, arrears, paid_out = (
                 balances[kind] for kind in ("pending", "available", "arrears", "paid")
@@ -190,8 +183,8 @@ def check_invariants(
         ):
             if data.get("arrears_repaid"):
                 event("settlement repaid arrears")
-        expense = ledger.shop_account(session, shop_id, AccountKind.COMMISSION_EXPENSE, sc.CURRENCY)
-        assert ledger.balance(session, expense) == sum(c.remaining for *_, c in rows)
+        expense = journal.shop_account(session, shop_id, AccountKind.COMMISSION_EXPENSE, sc.CURRENCY)
+        assert journal.balance(session, expense) == sum(c.remaining for *_, c in rows)
 
         # Settlement timing: due exactly at completion + window, never settled before a clock
         # reached it, and a settlement run at ``settled_at`` leaves nothing due behind.
@@ -260,7 +253,7 @@ def final_balances(database, shop: sc.ShopUnderTest) -> dict[int, dict[str, int]
     """Per chain index, the member's balance per account kind."""
     with database.transaction() as session:
         return {
-            index: ledger.member_balances(session, shop.id, member_id, sc.CURRENCY)
+            index: journal.member_balances(session, shop.id, member_id, sc.CURRENCY)
             for index, member_id in enumerate(shop.chain)
         }
 

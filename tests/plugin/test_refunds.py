@@ -8,8 +8,9 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import select
 
-from plugin.members import make_distributor, member_for_identity
-from plugin.models import Commission, Order, OrderLine
+from plugin.commissions.models import Commission
+from plugin.members.directory import make_distributor, member_for_identity
+from plugin.orders.models import Order, OrderLine
 from tests.plugin import shopify_orders as so
 
 CST = timezone(timedelta(hours=8))

@@ -11,11 +11,13 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from plugin import categories, rulesets
-from plugin.bindings import bind
-from plugin.members import make_distributor, member_for_identity
-from plugin.models import Commission, Distributor, Order, OrderLine
-from plugin.simulation import simulate_draft
+from plugin.commissions.models import Commission
+from plugin.commissions.simulation import simulate_draft
+from plugin.members.bindings import bind
+from plugin.members.directory import make_distributor, member_for_identity
+from plugin.members.models import Distributor
+from plugin.orders.models import Order, OrderLine
+from plugin.shops import categories, rulesets
 from tests.plugin import shopify_orders as so
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "rules"

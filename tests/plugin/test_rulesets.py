@@ -9,10 +9,12 @@ from click.testing import CliRunner
 from sqlalchemy import select
 
 import rules
-from plugin import rulesets
+from plugin.audit.models import AuditEvent
 from plugin.cli import main
-from plugin.cli_demo import seed_chain
-from plugin.models import AuditEvent, Commission, Order
+from plugin.cli.demo import seed_chain
+from plugin.commissions.models import Commission
+from plugin.orders.models import Order
+from plugin.shops import rulesets
 from tests.conftest import fixture_bytes, fixture_json
 
 FISSION = {

@@ -6,9 +6,11 @@ from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import func, select
 
-from plugin import ledger, settlement
-from plugin.members import make_distributor, member_for_identity
-from plugin.models import Commission, LedgerTransaction
+from plugin.commissions import settlement
+from plugin.commissions.models import Commission
+from plugin.ledger import journal
+from plugin.ledger.models import LedgerTransaction
+from plugin.members.directory import make_distributor, member_for_identity
 from tests.plugin import shopify_orders as so
 
 CST = timezone(timedelta(hours=8))
@@ -41,7 +43,7 @@ def test_a_commission_already_settled_by_another_sweep_is_not_settled_again(make
             )
             == 1
         )
-        assert ledger.member_balances(session, shop.id, x, "CNY")["available"] == 1000
+        assert journal.member_balances(session, shop.id, x, "CNY")["available"] == 1000
 
 
 def test_the_sweep_pages_through_everything_due_and_reports_progress(make_shop, database, send):
@@ -53,5 +55,5 @@ def test_the_sweep_pages_through_everything_due_and_reports_progress(make_shop, 
     assert settlement.count_due(database, LATER) == 0
     with database.transaction() as session:
         assert (
-            ledger.member_balances(session, shop.id, x, "CNY")["available"] == 1000 + 2000 + 3000 + 4000 + 1
+            journal.member_balances(session, shop.id, x, "CNY")["available"] == 1000 + 2000 + 3000 + 4000 + 1
         )

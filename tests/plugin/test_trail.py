@@ -8,19 +8,14 @@ from datetime import datetime
 
 from sqlalchemy import func, select
 
-from plugin import ledger, settlement
-from plugin.cli_demo import seed_chain
-from plugin.models import (
-    Account,
-    AuditEvent,
-    Commission,
-    InboxEvent,
-    LedgerEntry,
-    LedgerTransaction,
-    Order,
-    OrderLine,
-    Refund,
-)
+from plugin.audit.models import AuditEvent
+from plugin.cli.demo import seed_chain
+from plugin.commissions import settlement
+from plugin.commissions.models import Commission
+from plugin.inbox.models import InboxEvent
+from plugin.ledger import journal
+from plugin.ledger.models import Account, LedgerEntry, LedgerTransaction
+from plugin.orders.models import Order, OrderLine, Refund
 from tests.conftest import fixture_bytes, fixture_json
 
 ORDER = "820982911946154508"
@@ -40,15 +35,15 @@ def cap_refund() -> dict:
 def pay_out(database, shop_id, member_ids):
     with database.transaction() as session:
         for member_id in member_ids:
-            available = ledger.account(session, shop_id, member_id, "available", "CNY")
-            paid = ledger.account(session, shop_id, member_id, "paid", "CNY")
-            amount = ledger.balance(session, available)
-            ledger.post(
+            available = journal.account(session, shop_id, member_id, "available", "CNY")
+            paid = journal.account(session, shop_id, member_id, "paid", "CNY")
+            amount = journal.balance(session, available)
+            journal.post(
                 session,
                 shop_id,
                 f"payout:{member_id}",
                 "payout",
-                [ledger.debit(available, amount), ledger.credit(paid, amount)],
+                [journal.debit(available, amount), journal.credit(paid, amount)],
             )
 
 
@@ -103,7 +98,9 @@ def test_the_journal_and_the_audit_trail_of_an_orders_life(make_shop, send, data
                 .order_by(AuditEvent.id)
             )
         ]
-        balances = {name: ledger.member_balances(session, shop.id, chain[name], "CNY") for name in ("D", "C")}
+        balances = {
+            name: journal.member_balances(session, shop.id, chain[name], "CNY") for name in ("D", "C")
+        }
         order_id = session.scalar(select(Order.id))
         buyer = session.scalar(select(Order.buyer_member_id))
         order_trail = [
@@ -259,7 +256,7 @@ def test_the_same_refund_again_in_other_bytes_is_recognised(make_shop, send, dat
             "processed"
         ] * 3
         assert session.scalar(select(func.count()).select_from(Refund)) == 1
-        assert ledger.member_balances(session, shop.id, chain["D"], "CNY")["pending"] == 3980 - 1490
+        assert journal.member_balances(session, shop.id, chain["D"], "CNY")["pending"] == 3980 - 1490
         refunds = session.scalars(
             select(AuditEvent).where(AuditEvent.action == "order.refund_recorded")
         ).all()

@@ -6,26 +6,28 @@ from datetime import datetime
 import pytest
 from sqlalchemy import select
 
-from plugin import ledger, settlement
-from plugin.cli_demo import seed_chain
-from plugin.models import AccountKind, Order
+from plugin.cli.demo import seed_chain
+from plugin.commissions import settlement
+from plugin.ledger import journal
+from plugin.ledger.models import AccountKind
+from plugin.orders.models import Order
 from tests.conftest import FIXTURES, fixture_bytes
 
 SCENARIOS = json.loads((FIXTURES / "worked_examples.json").read_text())["scenarios"]
-ZERO = {kind.value: 0 for kind in ledger.DISTRIBUTOR_ACCOUNTS}
+ZERO = {kind.value: 0 for kind in journal.DISTRIBUTOR_ACCOUNTS}
 
 
 def pay_out(session, shop_id: int, member_id: int, currency: str) -> None:
     """What an approved, paid withdrawal will post: the whole available balance to paid."""
-    available = ledger.account(session, shop_id, member_id, AccountKind.AVAILABLE, currency)
-    paid = ledger.account(session, shop_id, member_id, AccountKind.PAID, currency)
-    amount = ledger.balance(session, available)
-    ledger.post(
+    available = journal.account(session, shop_id, member_id, AccountKind.AVAILABLE, currency)
+    paid = journal.account(session, shop_id, member_id, AccountKind.PAID, currency)
+    amount = journal.balance(session, available)
+    journal.post(
         session,
         shop_id,
         f"test-payout:{member_id}:{amount}",
         "payout",
-        [ledger.debit(available, amount), ledger.credit(paid, amount)],
+        [journal.debit(available, amount), journal.credit(paid, amount)],
     )
 
 
@@ -49,7 +51,7 @@ def test_worked_example(scenario, make_shop, send, database):
                     "E", session.scalar(select(Order.buyer_member_id).where(Order.shop_id == shop.id))
                 )
                 actual = {
-                    name: ledger.member_balances(session, shop.id, members[name], "CNY") for name in args[0]
+                    name: journal.member_balances(session, shop.id, members[name], "CNY") for name in args[0]
                 }
-                assert not ledger.unbalanced_transactions(session, shop.id)
+                assert not journal.unbalanced_transactions(session, shop.id)
             assert actual == {name: {**ZERO, **expected} for name, expected in args[0].items()}

@@ -5,7 +5,10 @@ import json
 import pytest
 from sqlalchemy import func, select
 
-from plugin.models import Commission, InboxEvent, LedgerEntry, Order
+from plugin.commissions.models import Commission
+from plugin.inbox.models import InboxEvent
+from plugin.ledger.models import LedgerEntry
+from plugin.orders.models import Order
 from tests.conftest import fixture_bytes, fixture_json, shopify_headers
 
 
@@ -217,10 +220,10 @@ def test_wrong_method_is_json_405(client, shop):
 
 
 def test_rotated_secret_old_and_new_both_verify_during_grace(send, shop, database):
-    from plugin import shops
+    from plugin.shops import tenants
 
     with database.transaction() as session:
-        new_secret = shops.rotate_secret(session, shop.id, "the-new-secret-4567")
+        new_secret = tenants.rotate_secret(session, shop.id, "the-new-secret-4567")
     old = shop.secret
     assert send(shop, "orders/paid", fixture_bytes("shopify", "orders_paid")).status_code == 200
     shop.secret = new_secret
@@ -247,7 +250,7 @@ def test_an_order_in_another_currency_or_a_test_order_is_kept_as_ignored_and_ear
 
 
 def test_a_refund_in_another_currency_is_kept_as_ignored(send, shop, database):
-    from plugin.cli_demo import seed_chain
+    from plugin.cli.demo import seed_chain
 
     with database.transaction() as session:
         seed_chain(session, shop.id)
@@ -307,15 +310,15 @@ def test_the_signature_is_checked_before_any_write_lock(client, shop, database, 
 def test_an_old_secret_stops_working_when_its_grace_period_ends(send, shop, database, monkeypatch):
     from datetime import timedelta
 
-    from plugin import shops
+    from plugin.shops import tenants
 
     with database.transaction() as session:
-        new_secret = shops.rotate_secret(session, shop.id, "the-new-secret-0123")
+        new_secret = tenants.rotate_secret(session, shop.id, "the-new-secret-0123")
     old_secret = shop.secret
-    rotated_at = shops.utcnow()
-    monkeypatch.setattr(shops, "utcnow", lambda: rotated_at + shops.ROTATION_GRACE - timedelta(seconds=5))
+    rotated_at = tenants.utcnow()
+    monkeypatch.setattr(tenants, "utcnow", lambda: rotated_at + tenants.ROTATION_GRACE - timedelta(seconds=5))
     assert send(shop, "orders/paid", fixture_bytes("shopify", "orders_paid")).status_code == 200
-    monkeypatch.setattr(shops, "utcnow", lambda: rotated_at + shops.ROTATION_GRACE + timedelta(seconds=5))
+    monkeypatch.setattr(tenants, "utcnow", lambda: rotated_at + tenants.ROTATION_GRACE + timedelta(seconds=5))
     refused = send(shop, "orders/fulfilled", fixture_bytes("shopify", "orders_fulfilled"))
     assert refused.status_code == 401
     shop.secret = new_secret
@@ -335,6 +338,6 @@ def test_each_request_and_each_processed_event_log_one_line(send, shop, caplog):
     assert len(http) == 2
     assert re.fullmatch(rf"POST /webhooks/shopify/{shop.id} 200 \d+\.\d ms", http[0])
     assert re.fullmatch(rf"POST /webhooks/shopify/{shop.id} 400 \d+\.\d ms", http[1])
-    events = [r.getMessage() for r in caplog.records if r.name == "plugin.inbox"]
+    events = [r.getMessage() for r in caplog.records if r.name == "plugin.inbox.mailbox"]
     assert len(events) == 1
     assert re.fullmatch(r"event \d+ orders/paid processed in \d+\.\d ms", events[0])

@@ -1,0 +1,1 @@
+"""Commissions: the facts they are priced on, accrual, reversal, settlement and the what-if replay."""

@@ -1,0 +1,46 @@
+"""Which paid order is a buyer's first in a shop: the one that counts as ``buyer_is_new``.
+
+The first order to reach *paid* in fenxiao claims it, once and for good: a unique row per shop
+and buyer. When orders arrive out of order, the one processed first wins, whatever the paid
+times say: a later-processed order with an earlier paid time does not take the claim back, so a
+commission once priced as "new buyer" is never re-priced. Two orders of the same buyer processed
+at the same moment cannot both claim it (the second insert waits on the first and then finds it).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from plugin.commissions.models import NewBuyerClaim
+from plugin.db import insert_new, utcnow
+from plugin.orders.models import Order
+
+
+def claim_first_order(session: Session, order: Order) -> bool:
+    """Record ``order`` as its buyer's first paid order unless another has been. Returns whether it is."""
+    if order.buyer_member_id is None:
+        return False
+    session.execute(
+        insert_new(session, NewBuyerClaim)
+        .values(
+            shop_id=order.shop_id,
+            buyer_member_id=order.buyer_member_id,
+            order_id=order.id,
+            claimed_at=utcnow(),
+        )
+        .on_conflict_do_nothing(index_elements=["shop_id", "buyer_member_id"])
+    )
+    return is_first_order(session, order)
+
+
+def is_first_order(session: Session, order: Order) -> bool:
+    """Whether ``order`` holds its buyer's new-buyer claim."""
+    return (
+        session.scalar(
+            select(NewBuyerClaim.order_id).where(
+                NewBuyerClaim.shop_id == order.shop_id, NewBuyerClaim.buyer_member_id == order.buyer_member_id
+            )
+        )
+        == order.id
+    )

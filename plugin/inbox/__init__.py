@@ -1,0 +1,1 @@
+"""The webhook inbox: every received event stored once, processed, retried or dead."""

@@ -1,0 +1,1 @@
+"""Background work: the three queues, the tasks they run and the worker."""

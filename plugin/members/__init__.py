@@ -1,0 +1,1 @@
+"""Members, their platform identities, distributors and the invite bindings between them."""

@@ -1,0 +1,1 @@
+"""Orders and refunds as the platforms report them, and the order state machine."""

@@ -1,0 +1,269 @@
+"""Orders: apply the platforms' snapshots and refunds through one explicit state machine.
+
+Webhooks arrive late, twice, or out of order, so every handler here is a reconciliation:
+it locks the order row (created on first sight, even from a refund), moves the status
+forward along ``TRANSITIONS`` only, and derives refunded amounts from all stored refunds.
+Applying the same snapshot or refund again changes nothing.
+
+Decisions: a snapshot whose status is behind the stored one is ignored for status; lines
+are taken from snapshots only until the order is paid (commissions are priced on them);
+a cancellation of a paid order moves nothing by itself, its refunds carry the money.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from adapters import schema
+from adapters.money import split_largest_remainder
+from plugin.audit import trail
+from plugin.commissions import accrual, buyers, tallies
+from plugin.db import insert_new
+from plugin.errors import BindingRefused
+from plugin.members.bindings import bind, binding_of
+from plugin.members.directory import member_for_identity
+from plugin.orders.models import Order, OrderLine, OrderStatus, Refund, RefundLine
+from plugin.shops.models import Shop
+
+S = OrderStatus
+TRANSITIONS: dict[OrderStatus, tuple[OrderStatus, ...]] = {
+    S.CREATED: (S.PAID, S.CLOSED),
+    S.PAID: (S.COMPLETED, S.REFUNDED),
+    S.COMPLETED: (S.REFUNDED,),
+    S.REFUNDED: (),
+    S.CLOSED: (),
+}
+SNAPSHOT_STATUS = {"created": S.CREATED, "paid": S.PAID, "completed": S.COMPLETED, "cancelled": S.CLOSED}
+EARNING = (S.PAID, S.COMPLETED)
+
+
+def ignore_reason(shop: Shop, document: schema.Order | schema.Refund | None) -> str | None:
+    """Why a normalized delivery must never touch this shop's orders or ledger (None: apply it).
+
+    An order or refund in another currency than the shop's would be priced into accounts no
+    balance shows (balances, caps and fixed amounts are in the shop's currency); a platform's
+    test order is not a sale. Both are recorded as ignored, with this reason, never priced.
+    """
+    if document is None:
+        return None
+    if document.currency != shop.currency:
+        kind = "order" if isinstance(document, schema.Order) else "refund"
+        return f"{kind} currency {document.currency} is not the shop's currency {shop.currency}"
+    if isinstance(document, schema.Order) and document.test:
+        return "test order: the platform marked it as a test, it earns nothing"
+    return None
+
+
+def snapshot_target(snapshot: schema.Order) -> OrderStatus:
+    """The status a snapshot asks the order to reach.
+
+    A cancelled order that was paid (it carries ``paid_at``) is, for the money, a paid order:
+    its refunds take the commission back. So an early ``cancelled`` snapshot of a paid order
+    moves it to paid (and prices it), exactly as ``orders/paid`` then ``orders/cancelled`` would;
+    only a cancellation of an order never paid closes it.
+    """
+    if snapshot.status == "cancelled" and snapshot.paid_at is not None:
+        return S.PAID
+    return SNAPSHOT_STATUS[snapshot.status]
+
+
+def path(current: OrderStatus, target: OrderStatus) -> list[OrderStatus]:
+    """The steps from ``current`` to ``target`` along ``TRANSITIONS`` ([] if none or already there)."""
+    frontier, came_from = [current], {current: None}
+    while frontier:
+        state = frontier.pop(0)
+        if state == target:
+            steps = []
+            while came_from[state] is not None:
+                steps.append(state)
+                state = came_from[state]
+            return steps[::-1]
+        for nxt in TRANSITIONS[state]:
+            if nxt not in came_from:
+                came_from[nxt] = state
+                frontier.append(nxt)
+    return []
+
+
+def lock_order(session: Session, shop_id: int, platform: str, external_id: str, currency: str) -> Order:
+    """The order row, inserted if new, locked ``FOR UPDATE`` for the rest of the transaction."""
+    session.execute(
+        insert_new(session, Order)
+        .values(shop_id=shop_id, platform=platform, external_id=external_id, currency=currency)
+        .on_conflict_do_nothing()  # the column defaults give a new order's status and totals
+    )
+    return session.scalar(
+        select(Order)
+        .where(Order.shop_id == shop_id, Order.platform == platform, Order.external_id == external_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+
+
+def _sync_lines(session: Session, order: Order, lines: tuple[schema.OrderLine, ...]) -> None:
+    current = {line.external_id: line for line in order.lines}
+    wanted = {line.external_id for line in lines}
+    for line in lines:
+        row = current.get(line.external_id) or OrderLine(
+            shop_id=order.shop_id, order_id=order.id, external_id=line.external_id
+        )
+        for field in ("product_id", "sku", "category", "quantity", "unit_price", "discount", "paid_amount"):
+            setattr(row, field, getattr(line, field))
+        session.add(row)
+    for external_id, row in current.items():
+        if external_id not in wanted:
+            session.delete(row)
+    session.flush()
+    session.refresh(order, ["lines"])
+    order.paid_total = sum(line.paid_amount for line in order.lines)
+
+
+def _bind_by_ref(session: Session, order: Order) -> None:
+    if not order.ref_code or order.buyer_member_id is None or binding_of(session, order.buyer_member_id):
+        return
+    try:
+        bind(
+            session,
+            order.shop_id,
+            order.buyer_member_id,
+            order.ref_code,
+            source="order_ref",
+            source_ref=order.external_id,
+        )
+    except BindingRefused as refused:
+        trail.record(
+            session,
+            order.shop_id,
+            "binding.refused",
+            "member",
+            order.buyer_member_id,
+            order=order.external_id,
+            reason=refused.message,
+        )
+
+
+def apply_snapshot(session: Session, shop: Shop, snapshot: schema.Order) -> Order:
+    """Bring the stored order up to what the platform's snapshot says."""
+    order = lock_order(session, shop.id, snapshot.platform, snapshot.external_id, snapshot.currency)
+    if order.status == S.CREATED:
+        order.currency, order.channel, order.ref_code = snapshot.currency, snapshot.channel, snapshot.ref_code
+        order.placed_at, order.region = snapshot.placed_at, snapshot.region
+        order.campaign_tags = list(snapshot.campaign_tags)
+        buyer = snapshot.buyer
+        order.buyer_ip, order.buyer_device = buyer.ip, buyer.device
+        order.buyer_phone_hash, order.buyer_email_hash = buyer.phone_hash, buyer.email_hash
+        order.buyer_member_id = member_for_identity(
+            session, shop.id, snapshot.platform, snapshot.buyer.external_id
+        ).id
+        _sync_lines(session, order, snapshot.lines)
+        _bind_by_ref(session, order)
+    for step in path(OrderStatus(order.status), snapshot_target(snapshot)):
+        _enter(session, shop, order, step, snapshot)
+    if order.source_updated_at is None or snapshot.updated_at > order.source_updated_at:
+        order.source_updated_at = snapshot.updated_at
+    _apply_refunds(session, shop, order)
+    return order
+
+
+def _enter(session: Session, shop: Shop, order: Order, step: OrderStatus, snapshot: schema.Order) -> None:
+    before = order.status
+    order.status = step
+    if step == S.PAID:
+        order.paid_at = snapshot.paid_at or snapshot.updated_at
+        buyers.claim_first_order(session, order)
+        accrual.accrue(session, shop, order)
+    elif step == S.COMPLETED:
+        order.completed_at = snapshot.completed_at or snapshot.updated_at
+        due = accrual.settle_after(shop, order)
+        for commission in accrual.commissions_of(session, order.id, lock=True):
+            commission.settle_after = due
+    trail.record(
+        session, shop.id, f"order.{step}", "order", order.id, external_id=order.external_id, previous=before
+    )
+
+
+def apply_refund(session: Session, shop: Shop, refund: schema.Refund) -> Order:
+    """Store a refund once and take back the commissions on what it returned."""
+    order = lock_order(session, shop.id, refund.platform, refund.order_external_id, refund.currency)
+    known = session.scalar(
+        select(Refund.id).where(
+            Refund.shop_id == shop.id, Refund.order_id == order.id, Refund.external_id == refund.external_id
+        )
+    )
+    if known is None:
+        row = Refund(
+            shop_id=shop.id,
+            order_id=order.id,
+            external_id=refund.external_id,
+            total=refund.total,
+            order_amount=refund.order_amount,
+            refunded_at=refund.created_at,
+        )
+        session.add(row)
+        session.flush()
+        session.add_all(
+            RefundLine(
+                shop_id=shop.id,
+                refund_id=row.id,
+                line_external_id=line.line_external_id,
+                quantity=line.quantity,
+                amount=line.amount,
+            )
+            for line in refund.lines
+        )
+        session.flush()
+        trail.record(
+            session,
+            shop.id,
+            "order.refund_recorded",
+            "order",
+            order.id,
+            refund=refund.external_id,
+            amount=refund.total,
+        )
+        _apply_refunds(session, shop, order)
+    return order
+
+
+def refunded_per_line(session: Session, order: Order) -> dict[str, int]:
+    """What every stored refund of ``order`` returned on each line (line external id -> minor units).
+
+    A refund's ``order_amount`` (returned without naming lines) is spread over the lines in
+    proportion to what each paid, largest remainder first. Each refund is spread on its own,
+    with weights that never change once the order is paid, so the result is the same whatever
+    order the refunds arrived in. Not clamped: the caller caps each line at what it paid.
+    """
+    refunded: dict[str, int] = defaultdict(int)
+    rows = session.execute(
+        select(RefundLine.line_external_id, RefundLine.amount).join(Refund).where(Refund.order_id == order.id)
+    )
+    for line_id, amount in rows:
+        refunded[line_id] += amount
+    weights = [line.paid_amount for line in order.lines]
+    if any(weights):
+        spread = session.scalars(
+            select(Refund.order_amount).where(Refund.order_id == order.id, Refund.order_amount > 0)
+        )
+        for amount in spread:
+            for line, part in zip(order.lines, split_largest_remainder(amount, weights), strict=True):
+                refunded[line.external_id] += part
+    return refunded
+
+
+def _apply_refunds(session: Session, shop: Shop, order: Order) -> None:
+    """Derive each line's refunded amount from all stored refunds, then reverse commissions."""
+    refunded = refunded_per_line(session, order)
+    newly_refunded = {}
+    for line in order.lines:
+        now_refunded = min(refunded.get(line.external_id, 0), line.paid_amount)
+        newly_refunded[line.id] = now_refunded - line.refunded_amount
+        line.refunded_amount = now_refunded
+    order.refunded_total = sum(line.refunded_amount for line in order.lines)
+    if order.status in EARNING:
+        reversed_by_member = accrual.reverse_for_refunds(session, shop, order)
+        tallies.take_back(session, order, newly_refunded, reversed_by_member)
+        if order.paid_total > 0 and order.refunded_total >= order.paid_total:
+            _enter(session, shop, order, S.REFUNDED, None)
