@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from plugin.api import schemas
 from plugin.api.auth import SECURITY, shop_session
-from plugin.commissions.accrual import commissions_of
+from plugin.commissions.lifecycle import commissions_of
 from plugin.errors import NotFound
 from plugin.orders.models import Order
 

@@ -19,8 +19,12 @@ from plugin.db import Base, BigID, UTCDateTime, utcnow
 
 
 class CommissionStatus(enum.StrEnum):
-    PENDING = "pending"
-    AVAILABLE = "available"
+    """Where a commission's money is; moves only along ``plugin.commissions.lifecycle.TRANSITIONS``."""
+
+    PENDING = "pending"  # earned, waiting for the after-sales window to close
+    HELD = "held"  # pending, held back by a risk review
+    AVAILABLE = "available"  # settled: the beneficiary may withdraw it
+    WITHDRAWN = "withdrawn"  # paid out
     CANCELLED = "cancelled"  # fully reversed before settlement
     CLAWED_BACK = "clawed_back"  # fully reversed after settlement
 

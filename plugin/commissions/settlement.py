@@ -5,14 +5,59 @@ lost job, settles each commission exactly once (row lock + status check + ledger
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
-from plugin.commissions import accrual
+from plugin.audit import trail
+from plugin.commissions import lifecycle
 from plugin.commissions.models import Commission, CommissionStatus
 from plugin.db import Database
+from plugin.ledger import journal
+from plugin.ledger.models import AccountKind
+from plugin.orders.models import Order
 from plugin.shops.models import Shop
+
+
+def settle_after(shop: Shop, order: Order) -> datetime | None:
+    """When the after-sales window of a completed order closes."""
+    if order.completed_at is None:
+        return None
+    return order.completed_at + timedelta(days=shop.after_sales_days)
+
+
+def settle(session: Session, shop: Shop, commission: Commission) -> int:
+    """Move a due pending commission to available, repaying arrears first. Returns the amount."""
+    lifecycle.move(commission, CommissionStatus.AVAILABLE)
+    remaining = commission.remaining
+    member, currency = commission.beneficiary_id, commission.currency
+    pending = journal.account(session, shop.id, member, AccountKind.PENDING, currency)
+    available = journal.account(session, shop.id, member, AccountKind.AVAILABLE, currency, lock=True)
+    arrears = journal.account(session, shop.id, member, AccountKind.ARREARS, currency)
+    repay = min(max(journal.balance(session, arrears), 0), remaining)
+    journal.post(
+        session,
+        shop.id,
+        f"settle:{commission.id}",
+        "settle",
+        [
+            journal.debit(pending, remaining),
+            journal.credit(arrears, repay),
+            journal.credit(available, remaining - repay),
+        ],
+        memo="after-sales window passed",
+    )
+    trail.record(
+        session,
+        shop.id,
+        "commission.settled",
+        "commission",
+        commission.id,
+        amount=remaining,
+        arrears_repaid=repay,
+    )
+    return remaining
 
 
 def _due(now: datetime):
@@ -36,7 +81,7 @@ def settle_one(database: Database, commission_id: int) -> bool:
         )
         if commission.status != CommissionStatus.PENDING or commission.remaining <= 0:
             return False
-        accrual.settle(session, session.get(Shop, commission.shop_id), commission)
+        settle(session, session.get(Shop, commission.shop_id), commission)
         return True
 
 

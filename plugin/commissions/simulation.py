@@ -21,8 +21,8 @@ from datetime import datetime
 from sqlalchemy import select
 
 import rules
-from plugin.commissions.accrual import commissions_of
 from plugin.commissions.facts import OrderFacts, TierWalk
+from plugin.commissions.lifecycle import commissions_of
 from plugin.commissions.models import Attribution
 from plugin.db import Database
 from plugin.orders.models import Order

@@ -23,11 +23,21 @@ from plugin.db import Database, insert_new, utcnow
 from plugin.inbox.models import InboxEvent, InboxStatus
 from plugin.orders import lifecycle
 from plugin.shops.models import Shop
+from plugin.states import StateMachine
 
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 10
 STUCK_AFTER = timedelta(seconds=60)  # a received event not processed by then lost its job
+S = InboxStatus
+TRANSITIONS: dict[InboxStatus, tuple[InboxStatus, ...]] = {
+    S.RECEIVED: (S.PROCESSED, S.IGNORED, S.FAILED, S.DEAD),
+    S.FAILED: (S.PROCESSED, S.IGNORED, S.FAILED, S.DEAD, S.RECEIVED),  # received: replayed by hand
+    S.DEAD: (S.RECEIVED,),  # replayed by hand
+    S.PROCESSED: (),
+    S.IGNORED: (),
+}
+MACHINE = StateMachine("inbox event", TRANSITIONS)
 DONE = (InboxStatus.PROCESSED, InboxStatus.IGNORED, InboxStatus.DEAD)
 
 
@@ -111,13 +121,14 @@ def _apply(session: Session, event: InboxEvent) -> None:
     shop = session.get(Shop, event.shop_id)
     reason = lifecycle.ignore_reason(shop, document)
     if document is None or reason is not None:
-        event.status, event.reason = InboxStatus.IGNORED, reason or f"topic {event.topic} is not acted on"
+        MACHINE.move(event, InboxStatus.IGNORED)
+        event.reason = reason or f"topic {event.topic} is not acted on"
     elif isinstance(document, schema.Order):
         lifecycle.apply_snapshot(session, shop, document)
-        event.status = InboxStatus.PROCESSED
+        MACHINE.move(event, InboxStatus.PROCESSED)
     else:
         lifecycle.apply_refund(session, shop, document)
-        event.status = InboxStatus.PROCESSED
+        MACHINE.move(event, InboxStatus.PROCESSED)
     event.attempts += 1
     event.processed_at = utcnow()
 
@@ -128,7 +139,7 @@ def _record_failure(database: Database, event_id: int, exc: Exception, *, perman
         event.attempts += 1
         event.last_error = f"{type(exc).__name__}: {exc}"[:2000]
         give_up = permanent or event.attempts >= MAX_ATTEMPTS
-        event.status = InboxStatus.DEAD if give_up else InboxStatus.FAILED
+        MACHINE.move(event, InboxStatus.DEAD if give_up else InboxStatus.FAILED)
         event.next_attempt_at = utcnow() + backoff(event.attempts)
         return event.status
 
@@ -165,7 +176,7 @@ def replay(database: Database, event_id: int) -> str:
         event = session.get(InboxEvent, event_id)
         if event is None:
             return "missing"
-        if event.status in (InboxStatus.DEAD, InboxStatus.FAILED):
-            event.status = InboxStatus.RECEIVED
+        if MACHINE.allows(InboxStatus(event.status), InboxStatus.RECEIVED):
+            MACHINE.move(event, InboxStatus.RECEIVED)
             event.attempts = 0
     return process(database, event_id)

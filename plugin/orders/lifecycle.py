@@ -20,13 +20,15 @@ from sqlalchemy.orm import Session
 from adapters import schema
 from adapters.money import split_largest_remainder
 from plugin.audit import trail
-from plugin.commissions import accrual, buyers, tallies
+from plugin.commissions import accrual, buyers, reversal, settlement, tallies
+from plugin.commissions.lifecycle import commissions_of
 from plugin.db import insert_new
 from plugin.errors import BindingRefused
 from plugin.members.bindings import bind, binding_of
 from plugin.members.directory import member_for_identity
 from plugin.orders.models import Order, OrderLine, OrderStatus, Refund, RefundLine
 from plugin.shops.models import Shop
+from plugin.states import StateMachine
 
 S = OrderStatus
 TRANSITIONS: dict[OrderStatus, tuple[OrderStatus, ...]] = {
@@ -38,6 +40,7 @@ TRANSITIONS: dict[OrderStatus, tuple[OrderStatus, ...]] = {
 }
 SNAPSHOT_STATUS = {"created": S.CREATED, "paid": S.PAID, "completed": S.COMPLETED, "cancelled": S.CLOSED}
 EARNING = (S.PAID, S.COMPLETED)
+MACHINE = StateMachine("order", TRANSITIONS)
 
 
 def ignore_reason(shop: Shop, document: schema.Order | schema.Refund | None) -> str | None:
@@ -68,24 +71,6 @@ def snapshot_target(snapshot: schema.Order) -> OrderStatus:
     if snapshot.status == "cancelled" and snapshot.paid_at is not None:
         return S.PAID
     return SNAPSHOT_STATUS[snapshot.status]
-
-
-def path(current: OrderStatus, target: OrderStatus) -> list[OrderStatus]:
-    """The steps from ``current`` to ``target`` along ``TRANSITIONS`` ([] if none or already there)."""
-    frontier, came_from = [current], {current: None}
-    while frontier:
-        state = frontier.pop(0)
-        if state == target:
-            steps = []
-            while came_from[state] is not None:
-                steps.append(state)
-                state = came_from[state]
-            return steps[::-1]
-        for nxt in TRANSITIONS[state]:
-            if nxt not in came_from:
-                came_from[nxt] = state
-                frontier.append(nxt)
-    return []
 
 
 def lock_order(session: Session, shop_id: int, platform: str, external_id: str, currency: str) -> Order:
@@ -160,7 +145,7 @@ def apply_snapshot(session: Session, shop: Shop, snapshot: schema.Order) -> Orde
         ).id
         _sync_lines(session, order, snapshot.lines)
         _bind_by_ref(session, order)
-    for step in path(OrderStatus(order.status), snapshot_target(snapshot)):
+    for step in MACHINE.path(OrderStatus(order.status), snapshot_target(snapshot)):
         _enter(session, shop, order, step, snapshot)
     if order.source_updated_at is None or snapshot.updated_at > order.source_updated_at:
         order.source_updated_at = snapshot.updated_at
@@ -169,16 +154,15 @@ def apply_snapshot(session: Session, shop: Shop, snapshot: schema.Order) -> Orde
 
 
 def _enter(session: Session, shop: Shop, order: Order, step: OrderStatus, snapshot: schema.Order) -> None:
-    before = order.status
-    order.status = step
+    before = MACHINE.move(order, step)
     if step == S.PAID:
         order.paid_at = snapshot.paid_at or snapshot.updated_at
         buyers.claim_first_order(session, order)
         accrual.accrue(session, shop, order)
     elif step == S.COMPLETED:
         order.completed_at = snapshot.completed_at or snapshot.updated_at
-        due = accrual.settle_after(shop, order)
-        for commission in accrual.commissions_of(session, order.id, lock=True):
+        due = settlement.settle_after(shop, order)
+        for commission in commissions_of(session, order.id, lock=True):
             commission.settle_after = due
     trail.record(
         session, shop.id, f"order.{step}", "order", order.id, external_id=order.external_id, previous=before
@@ -263,7 +247,7 @@ def _apply_refunds(session: Session, shop: Shop, order: Order) -> None:
         line.refunded_amount = now_refunded
     order.refunded_total = sum(line.refunded_amount for line in order.lines)
     if order.status in EARNING:
-        reversed_by_member = accrual.reverse_for_refunds(session, shop, order)
+        reversed_by_member = reversal.reverse_for_refunds(session, shop, order)
         tallies.take_back(session, order, newly_refunded, reversed_by_member)
         if order.paid_total > 0 and order.refunded_total >= order.paid_total:
             _enter(session, shop, order, S.REFUNDED, None)
