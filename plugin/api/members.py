@@ -4,13 +4,11 @@ from __future__ import annotations
 
 from flask.views import MethodView
 from flask_smorest import Blueprint
-from sqlalchemy import select
 
 from plugin.api import schemas
 from plugin.api.auth import SECURITY, shop_session
 from plugin.errors import NotFound
 from plugin.ledger import journal
-from plugin.ledger.models import Account, LedgerEntry, LedgerTransaction
 from plugin.members import bindings, directory
 
 blueprint = Blueprint(
@@ -117,26 +115,6 @@ def get_ledger(query, shop_id, member_id):
     """The member's ledger entries, newest first (page with ``before_id``)."""
     with shop_session(shop_id) as (session, _shop):
         directory.get_member(session, shop_id, member_id)
-        statement = (
-            select(LedgerEntry, Account.kind, LedgerTransaction)
-            .join(Account, Account.id == LedgerEntry.account_id)
-            .join(LedgerTransaction, LedgerTransaction.id == LedgerEntry.transaction_id)
-            .where(Account.shop_id == shop_id, Account.member_id == member_id)
-            .order_by(LedgerEntry.id.desc())
-            .limit(query["limit"])
+        return journal.entries_of(
+            session, shop_id, member_id, limit=query["limit"], before_id=query["before_id"]
         )
-        if query["before_id"] is not None:
-            statement = statement.where(LedgerEntry.id < query["before_id"])
-        return [
-            {
-                "id": entry.id,
-                "transaction_id": txn.id,
-                "kind": txn.kind,
-                "account": kind,
-                "amount": entry.amount,
-                "currency": entry.currency,
-                "posted_at": txn.posted_at,
-                "memo": txn.memo,
-            }
-            for entry, kind, txn in session.execute(statement)
-        ]

@@ -94,17 +94,17 @@ class LedgerQuery(Schema):
 class LedgerEntryOut(Schema):
     id = fields.Integer()
     transaction_id = fields.Integer()
-    kind = fields.String()
-    account = fields.String()
+    kind = fields.String(attribute="transaction.kind")
+    account = fields.String(attribute="account.kind")
     amount = fields.Integer(metadata={"description": "minor units; positive debits the account"})
     currency = fields.String()
-    posted_at = fields.DateTime()
-    memo = fields.String()
+    posted_at = fields.DateTime(attribute="transaction.posted_at")
+    memo = fields.String(attribute="transaction.memo")
 
 
 class CommissionOut(Schema):
     id = fields.Integer()
-    line = fields.String()
+    line = fields.String(attribute="line.external_id")
     beneficiary_id = fields.Integer()
     tier = fields.Integer()
     amount = fields.Integer()

@@ -13,9 +13,10 @@ from sqlalchemy import (
     String,
     UniqueConstraint,
 )
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from plugin.db import Base, BigID, UTCDateTime, utcnow
+from plugin.orders.models import OrderLine
 
 
 class CommissionStatus(enum.StrEnum):
@@ -56,6 +57,8 @@ class Commission(Base):
     explanation: Mapped[list] = mapped_column(JSON, default=list)
     settle_after: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    line: Mapped[OrderLine] = relationship(viewonly=True, lazy="raise")
 
     @property
     def remaining(self) -> int:

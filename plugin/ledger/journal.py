@@ -10,7 +10,7 @@ from collections.abc import Iterable
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, contains_eager
 
 from adapters.money import Money
 from plugin.errors import UnbalancedTransaction
@@ -131,6 +131,24 @@ def member_balances(session: Session, shop_id: int, member_id: int, currency: st
         kind.value: (sums.get(kind, 0) if kind in DEBIT_NORMAL else -sums.get(kind, 0))
         for kind in DISTRIBUTOR_ACCOUNTS
     }
+
+
+def entries_of(
+    session: Session, shop_id: int, member_id: int, *, limit: int = 100, before_id: int | None = None
+) -> list[LedgerEntry]:
+    """A member's entries, newest first, each with its account and transaction (page with ``before_id``)."""
+    query = (
+        select(LedgerEntry)
+        .join(LedgerEntry.account)
+        .join(LedgerEntry.transaction)
+        .options(contains_eager(LedgerEntry.account), contains_eager(LedgerEntry.transaction))
+        .where(Account.shop_id == shop_id, Account.member_id == member_id)
+        .order_by(LedgerEntry.id.desc())
+        .limit(limit)
+    )
+    if before_id is not None:
+        query = query.where(LedgerEntry.id < before_id)
+    return list(session.scalars(query))
 
 
 def unbalanced_transactions(session: Session, shop_id: int | None = None) -> list[int]:

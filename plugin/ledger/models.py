@@ -51,7 +51,9 @@ class LedgerTransaction(Base):
     memo: Mapped[str] = mapped_column(String(500), default="")
     posted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
-    entries: Mapped[list[LedgerEntry]] = relationship(lazy="selectin", order_by="LedgerEntry.id")
+    entries: Mapped[list[LedgerEntry]] = relationship(
+        lazy="selectin", order_by="LedgerEntry.id", back_populates="transaction"
+    )
 
 
 class LedgerEntry(Base):
@@ -65,3 +67,6 @@ class LedgerEntry(Base):
     account_id: Mapped[int] = mapped_column(ForeignKey("account.id"), index=True)
     amount: Mapped[int] = mapped_column(BigInteger)
     currency: Mapped[str] = mapped_column(String(3))
+
+    transaction: Mapped[LedgerTransaction] = relationship(back_populates="entries", lazy="raise")
+    account: Mapped[Account] = relationship(lazy="raise")

@@ -15,15 +15,16 @@ from __future__ import annotations
 from collections import defaultdict
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from adapters import schema
 from adapters.money import split_largest_remainder
 from plugin.audit import trail
 from plugin.commissions import accrual, buyers, reversal, settlement, tallies
 from plugin.commissions.lifecycle import commissions_of
+from plugin.commissions.models import Commission
 from plugin.db import insert_new
-from plugin.errors import BindingRefused
+from plugin.errors import BindingRefused, NotFound
 from plugin.members.bindings import bind, binding_of
 from plugin.members.directory import member_for_identity
 from plugin.orders.models import Order, OrderLine, OrderStatus, Refund, RefundLine
@@ -86,6 +87,18 @@ def lock_order(session: Session, shop_id: int, platform: str, external_id: str, 
         .with_for_update()
         .execution_options(populate_existing=True)
     )
+
+
+def by_external_id(session: Session, shop: Shop, external_id: str) -> Order:
+    """The shop's order by the platform's id, its lines and commissions loaded (``NotFound``)."""
+    order = session.scalar(
+        select(Order)
+        .where(Order.shop_id == shop.id, Order.platform == shop.platform, Order.external_id == external_id)
+        .options(selectinload(Order.commissions).joinedload(Commission.line))
+    )
+    if order is None:
+        raise NotFound(f"no order {external_id}", "external_id")
+    return order
 
 
 def _sync_lines(session: Session, order: Order, lines: tuple[schema.OrderLine, ...]) -> None:

@@ -1,5 +1,7 @@
 """The JSON API: per-shop API keys, bindings, balances, ledger, orders, OpenAPI, health."""
 
+from datetime import datetime
+
 import pytest
 from sqlalchemy import func, select
 
@@ -182,6 +184,19 @@ def test_balances_ledger_and_order(client, shop, send, database):
     entries = client.get(api(shop, f"/members/{chain['D']}/ledger?limit=1"), headers=shop.auth).get_json()
     assert len(entries) == 1
     assert (entries[0]["account"], entries[0]["kind"], entries[0]["amount"]) == ("pending", "accrue", -1000)
+    assert set(entries[0]) == {
+        "id",
+        "transaction_id",
+        "kind",
+        "account",
+        "amount",
+        "currency",
+        "posted_at",
+        "memo",
+    }
+    assert entries[0]["currency"] == "CNY"
+    assert entries[0]["memo"] == "order 820982911946154508 line 487817672276298555 tier 1"
+    assert datetime.fromisoformat(entries[0]["posted_at"]).tzinfo is not None
     older = client.get(
         api(shop, f"/members/{chain['D']}/ledger?before_id={entries[0]['id']}"), headers=shop.auth
     ).get_json()
@@ -194,6 +209,22 @@ def test_balances_ledger_and_order(client, shop, send, database):
         (2, 500, "487817672276298555"),
         (2, 1490, "487817672276298554"),
     ]
+    first = order["commissions"][0]
+    assert set(first) == {
+        "id",
+        "line",
+        "beneficiary_id",
+        "tier",
+        "amount",
+        "reversed",
+        "status",
+        "rule_version",
+        "settle_after",
+        "explanation",
+    }
+    assert (first["beneficiary_id"], first["reversed"], first["status"]) == (chain["D"], 0, "pending")
+    assert (first["rule_version"], first["settle_after"]) == (1, None)
+    assert first["explanation"]
 
 
 def test_unknown_things_are_404_json(client, shop):
