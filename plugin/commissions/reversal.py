@@ -30,7 +30,7 @@ def reverse_for_refunds(session: Session, shop: Shop, order: Order) -> dict[int,
     reversed_by_member: dict[int, int] = defaultdict(int)
     for commission in lifecycle.commissions_of(session, order.id, lock=True):
         line = lines[commission.order_line_id]
-        if commission.status not in lifecycle.OPEN or line.paid_amount == 0:
+        if commission.status not in lifecycle.OPEN:  # a commission exists only on a paid line
             continue
         refunded = min(line.refunded_amount, line.paid_amount)
         target = mul_div_half_up(commission.amount, refunded, line.paid_amount)

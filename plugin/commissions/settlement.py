@@ -79,7 +79,7 @@ def settle_one(database: Database, commission_id: int) -> bool:
         commission = session.scalar(
             select(Commission).where(Commission.id == commission_id).with_for_update()
         )
-        if commission.status != CommissionStatus.PENDING or commission.remaining <= 0:
+        if commission.status != CommissionStatus.PENDING:  # fully reversed ones are cancelled
             return False
         settle(session, session.get(Shop, commission.shop_id), commission)
         return True

@@ -42,9 +42,8 @@ def _lock_members(session: Session, *member_ids: int) -> None:
 
 
 def _would_cycle(session: Session, shop_id: int, member_id: int, inviter_id: int) -> bool:
-    """True if ``member_id`` is the inviter or one of the inviter's ancestors (rows locked: see above)."""
-    if inviter_id == member_id:
-        return True
+    """True if ``member_id`` is one of the inviter's ancestors (rows locked: see above); ``bind``
+    has refused a member's own code already."""
     # A member with nobody below them cannot be anyone's ancestor: the common case is one query.
     if not session.scalar(select(exists().where(Binding.tier1_id == member_id))):
         return False

@@ -66,6 +66,20 @@ def test_cycles_are_refused_at_any_depth(database, shop, database_url, depth):
         assert session.get(Binding, chain[0]) is None
 
 
+def test_a_member_with_invitees_binds_under_anyone_outside_their_own_team(database, shop, people):
+    """A binding's ancestors are those of the moment it is made: binding the inviter later does
+    not rewrite the chains of the members already under them (bindings are never rewritten)."""
+    with database.transaction() as session:
+        stranger = directory.member_for_identity(session, shop.id, "shopify", "stranger")
+        directory.make_distributor(session, shop.id, stranger.id, invite_code="CODE-S")
+        under_d = directory.member_for_identity(session, shop.id, "shopify", "under-d")
+        bindings.bind(session, shop.id, under_d.id, "CODE-D")
+    assert bind(database, shop, people["D"], "CODE-S") == (stranger.id, None, None)
+    with database.transaction() as session:
+        below = session.get(Binding, under_d.id)
+        assert (below.tier1_id, below.tier2_id, below.tier3_id) == (people["D"], None, None)
+
+
 def test_unknown_code_and_suspended_inviter_are_refused(database, shop, people):
     with pytest.raises(BindingRefused):
         bind(database, shop, people["E"], "NO-SUCH-CODE")

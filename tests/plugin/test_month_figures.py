@@ -341,6 +341,18 @@ def test_a_ceiling_outside_0_01_to_100_percent_is_refused(database, basis_points
     assert info.value.field == "commission_ceiling"
 
 
+def test_a_refund_between_an_orders_creation_and_its_payment_nets_the_months_sales(make_shop, database, send):
+    shop = shop_with_rules(make_shop, database, LADDER)
+    created = so.order(1, day(11, 3), [1500000], financial_status="pending")
+    assert send(shop, "orders/create", created).status_code == 200
+    assert send(shop, "refunds/create", so.refund(1, 91, {0: 600000}, day(11, 3, 13))).status_code == 200
+    paid(send, shop, so.order(1, day(11, 3, 14), [1500000]))  # 5 %, 2/5 of it reversed at once
+    paid(send, shop, so.order(2, day(11, 6), [10000]))  # the month's net sales: 900000 < 1M, 5 %
+    assert earned(database, shop) == {(1, 0): 75000, (2, 0): 500}
+    with database.transaction() as session:
+        assert session.scalar(select(Commission.reversed).where(Commission.amount == 75000)) == 30000
+
+
 def test_each_refund_lowers_the_months_sales_by_what_it_returned(make_shop, database, send):
     shop = shop_with_rules(make_shop, database, LADDER)
     paid(send, shop, so.order(1, day(11, 3), [1500000]))  # 5 %: the month had no sales before

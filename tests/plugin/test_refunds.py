@@ -101,6 +101,13 @@ def test_refunds_of_the_same_line_add_up(order_with_commission, database, send):
     assert reversed_per_line(database, shop) == ([1500, 0], [15000, 0])
 
 
+def test_a_line_refunded_whole_does_not_stop_the_next_lines_refund(order_with_commission, database, send):
+    shop = order_with_commission
+    send(shop, "refunds/create", so.refund(1, 91, {0: 29800}, REFUND_AT))  # the tee's commission: cancelled
+    send(shop, "refunds/create", so.refund(1, 92, {1: 5000}, REFUND_AT))
+    assert reversed_per_line(database, shop) == ([2980, 500], [29800, 5000])
+
+
 def test_an_amount_only_refund_is_spread_over_its_own_order_only(order_with_commission, database, send):
     shop = order_with_commission
     assert send(shop, "orders/paid", so.order(2, PAID_AT, [50000], customer=5002)).status_code == 200

@@ -57,3 +57,19 @@ def test_the_sweep_pages_through_everything_due_and_reports_progress(make_shop, 
         assert (
             journal.member_balances(session, shop.id, x, "CNY")["available"] == 1000 + 2000 + 3000 + 4000 + 1
         )
+
+
+def test_a_refund_after_settlement_claws_back_from_available(make_shop, database, send):
+    shop, x = completed_orders(make_shop, database, send, [10000, 20000])
+    assert settlement.settle_due(database, LATER) == 2
+    assert send(shop, "refunds/create", so.refund(1, 91, {0: 4000}, LATER)).status_code == 200
+    with database.transaction() as session:
+        assert journal.member_balances(session, shop.id, x, "CNY") == {
+            "pending": 0,
+            "available": 3000 - 400,
+            "withdrawing": 0,
+            "paid": 0,
+            "arrears": 0,
+        }
+        clawback = session.scalar(select(LedgerTransaction).where(LedgerTransaction.kind == "clawback"))
+        assert sorted(entry.amount for entry in clawback.entries) == [-400, 400]
