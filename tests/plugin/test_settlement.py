@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import func, select
@@ -11,6 +12,7 @@ from plugin.commissions.models import Commission
 from plugin.ledger import journal
 from plugin.ledger.models import LedgerTransaction
 from plugin.members.directory import make_distributor, member_for_identity
+from plugin.shops.models import Shop
 from tests.plugin import shopify_orders as so
 
 CST = timezone(timedelta(hours=8))
@@ -73,3 +75,38 @@ def test_a_refund_after_settlement_claws_back_from_available(make_shop, database
         }
         clawback = session.scalar(select(LedgerTransaction).where(LedgerTransaction.kind == "clawback"))
         assert sorted(entry.amount for entry in clawback.entries) == [-400, 400]
+
+
+def test_a_refund_arriving_while_its_commission_settles_waits_and_claws_back(make_shop, database, send):
+    """The refund locks the commissions it reverses: it waits for a settlement in progress, then
+    claws back from available instead of cancelling from a pending the settlement just emptied."""
+    shop, x = completed_orders(make_shop, database, send, [10000])
+    settling, release, replies = threading.Event(), threading.Event(), []
+
+    def settle():
+        with database.transaction() as session:
+            commission = session.scalar(select(Commission).with_for_update())
+            settlement.settle(session, session.get(Shop, shop.id), commission)
+            settling.set()
+            release.wait(10)  # committed only once the refund has started
+
+    def refund():
+        replies.append(send(shop, "refunds/create", so.refund(1, 91, {0: 4000}, LATER)).status_code)
+
+    settler = threading.Thread(target=settle)
+    settler.start()
+    assert settling.wait(10)
+    refunder = threading.Thread(target=refund)
+    refunder.start()
+    refunder.join(1)
+    waited = refunder.is_alive()
+    release.set()
+    settler.join(10)
+    refunder.join(10)
+    assert waited, "the refund did not wait for the settlement in progress"
+    assert replies == [200]
+    with database.transaction() as session:
+        balances = journal.member_balances(session, shop.id, x, "CNY")
+        assert (balances["pending"], balances["available"], balances["arrears"]) == (0, 600, 0)
+        commission = session.scalar(select(Commission))
+        assert (commission.status, commission.reversed) == ("available", 400)
