@@ -54,6 +54,8 @@ def reversed_per_line(database, shop) -> tuple[list[int], list[int]]:
         ({}, 7960, {}, [596, 200], [5960, 2000]),
         # shipping only: nothing of the merchandise came back
         ({}, 1000, SHIPPING, [0, 0], [0, 0]),
+        # ten fen of the tee back: one fen of its commission, the smallest reversal there is
+        ({0: 10}, 10, {}, [1, 0], [10, 0]),
         # the tee refunded for 149.00 of its 298.00 subtotal
         ({0: 29800}, 14900, {}, [1490, 0], [14900, 0]),
         # the cap line back plus shipping: the line, no more
@@ -61,7 +63,7 @@ def reversed_per_line(database, shop) -> tuple[list[int], list[int]]:
         # a restock with no money back
         ({0: 29800}, 0, {}, [0, 0], [0, 0]),
     ],
-    ids=["amount-only", "shipping-only", "less-than-subtotal", "line-and-shipping", "no-money"],
+    ids=["amount-only", "shipping-only", "one-fen", "less-than-subtotal", "line-and-shipping", "no-money"],
 )
 def test_commission_is_taken_back_in_proportion_to_the_merchandise_returned(
     order_with_commission, database, send, amounts, returned, extra, reversed_, refunded
