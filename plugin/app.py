@@ -34,7 +34,7 @@ def create_app(config: Config | None = None) -> Flask:
         config: settings; read from the environment when omitted.
     """
     config = config or Config.from_env()
-    rt = runtime.configure(config)
+    rt = runtime.build(config)
     app = Flask(__name__)
     app.config.update(
         TESTING=config.testing,
@@ -45,7 +45,7 @@ def create_app(config: Config | None = None) -> Flask:
         OPENAPI_URL_PREFIX="/api/v1",
         OPENAPI_JSON_PATH="openapi.json",
     )
-    app.extensions["fenxiao"] = rt
+    app.extensions[runtime.EXTENSION] = rt
     app.url_map.converters.update(CONVERTERS)
     app.register_blueprint(webhooks.blueprint)
     api = Api(app, spec_kwargs={"components": {"securitySchemes": SECURITY_SCHEMES}})
@@ -67,7 +67,7 @@ def create_app(config: Config | None = None) -> Flask:
 
 
 def _healthz():
-    rt = runtime.current()
+    rt = runtime.for_request()
     try:
         with rt.database.engine.connect() as conn:
             conn.execute(text("SELECT 1"))

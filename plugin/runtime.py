@@ -1,27 +1,34 @@
-"""The process's wiring: one database and one job queue, built from a ``Config``.
+"""The wiring of one app or one worker: its settings, its database and its job queue.
 
-Jobs receive only ids, so a worker process (or the in-process job thread) finds its database
-here. ``create_app`` and ``fenxiao worker`` call ``configure``; a job run by a plain
-``rq worker`` configures itself from the environment on first use.
+Nothing here is process-global. ``create_app`` builds a runtime and keeps it on the app
+(``app.extensions["fenxiao"]``; request code reads it with ``for_request``); ``fenxiao worker``
+builds one and runs its jobs inside it, and the inline and thread queues run theirs inside the
+runtime that owns them (``plugin.jobs.context``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from flask import current_app
+
 from plugin.config import Config
 from plugin.db import Database
-from plugin.jobs.queues import InlineQueue, RQQueue, ThreadQueue
+from plugin.jobs.queues import InlineQueue, JobQueue, RQQueue, ThreadQueue
+
+EXTENSION = "fenxiao"
 
 
 @dataclass
 class Runtime:
     config: Config
     database: Database
-    queue: InlineQueue | ThreadQueue | RQQueue
+    queue: JobQueue
 
-
-_current: Runtime | None = None
+    def close(self) -> None:
+        """Stop the queue's background work and close the database's connections."""
+        self.queue.close()
+        self.database.dispose()
 
 
 def normalize_database_url(url: str) -> str:
@@ -32,7 +39,7 @@ def normalize_database_url(url: str) -> str:
     return url
 
 
-def build_queue(config: Config):
+def build_queue(config: Config) -> JobQueue:
     if config.jobs == "rq":
         return RQQueue(config.redis_url)
     if config.jobs == "thread":
@@ -40,16 +47,13 @@ def build_queue(config: Config):
     return InlineQueue()
 
 
-def configure(config: Config) -> Runtime:
-    global _current
-    if _current is not None:
-        _current.queue.close()
-        _current.database.dispose()
-    _current = Runtime(config, Database(normalize_database_url(config.database_url)), build_queue(config))
-    return _current
+def build(config: Config) -> Runtime:
+    """A new runtime for ``config``; the inline and thread queues run their jobs in it."""
+    rt = Runtime(config, Database(normalize_database_url(config.database_url)), build_queue(config))
+    rt.queue.runtime = rt
+    return rt
 
 
-def current() -> Runtime:
-    if _current is None:
-        return configure(Config.from_env())
-    return _current
+def for_request() -> Runtime:
+    """The runtime of the app handling the current request."""
+    return current_app.extensions[EXTENSION]

@@ -92,7 +92,7 @@ def app(database_url):
     rules.clear_caches()  # every test compiles what it prices: nothing leans on an earlier test
     app = create_app(Config(database_url=database_url, jobs="inline", testing=True))
     yield app
-    runtime.current().database.dispose()
+    app.extensions[runtime.EXTENSION].database.dispose()
 
 
 @pytest.fixture
@@ -110,7 +110,7 @@ def runner(database_url, monkeypatch):
 
 @pytest.fixture
 def database(app):
-    return runtime.current().database
+    return app.extensions[runtime.EXTENSION].database
 
 
 @dataclass

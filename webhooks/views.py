@@ -17,7 +17,7 @@ from plugin.errors import FenxiaoError, NotFound
 from plugin.inbox import mailbox
 from plugin.jobs import tasks
 from plugin.orders import lifecycle
-from plugin.runtime import current
+from plugin.runtime import for_request
 from plugin.shops import tenants
 
 blueprint = Blueprint("webhooks", __name__)
@@ -37,7 +37,8 @@ def receive(platform: str, shop_id: int):
     if not body:
         return _error(PayloadError("empty body", "body"), 400)
     headers = dict(request.headers)
-    database = current().database
+    rt = for_request()
+    database = rt.database
     try:
         with database.read() as session:
             shop = tenants.get_shop(session, shop_id)
@@ -62,5 +63,5 @@ def receive(platform: str, shop_id: int):
     except FenxiaoError as err:
         return _error(err, err.status)
     if event_id is not None and delivery.kind != base.KIND_IGNORED and ignore_reason is None:
-        tasks.enqueue_inbox_event(event_id)
+        tasks.enqueue_inbox_event(rt, event_id)
     return jsonify(adapter.acknowledgement()), 200

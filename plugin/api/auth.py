@@ -6,7 +6,7 @@ from contextlib import contextmanager
 
 from flask import request
 
-from plugin.runtime import current
+from plugin.runtime import for_request
 from plugin.shops import tenants
 
 # Either scheme authenticates a call: the shop's key in X-Api-Key, or as a bearer token.
@@ -29,7 +29,7 @@ def presented_key() -> str | None:
 @contextmanager
 def shop_session(shop_id: int):
     """One transaction plus the shop the caller's key authenticates (401 otherwise)."""
-    with current().database.transaction() as session:
+    with for_request().database.transaction() as session:
         yield session, tenants.authenticate(session, shop_id, presented_key())
 
 

@@ -9,7 +9,7 @@ from plugin.api import schemas
 from plugin.api.auth import SECURITY, authenticate, shop_session
 from plugin.commissions.simulation import simulate_draft
 from plugin.db import MAX_INT
-from plugin.runtime import current
+from plugin.runtime import for_request
 from plugin.shops import rulesets
 
 blueprint = Blueprint(
@@ -85,5 +85,5 @@ def get_version(shop_id, version):
 def simulate(data, shop_id):
     """Re-price the shop's orders paid in [from, to) under a draft; totals per tier, level, category."""
     authenticate(shop_id)
-    report = simulate_draft(current().database, shop_id, data["document"], data["start"], data["end"])
+    report = simulate_draft(for_request().database, shop_id, data["document"], data["start"], data["end"])
     return report.to_dict()

@@ -24,7 +24,7 @@ from plugin.commissions import settlement
 from plugin.config import Config
 from plugin.db import utcnow
 from plugin.inbox import mailbox
-from plugin.jobs import tasks
+from plugin.jobs import context, tasks
 from plugin.members import directory
 from plugin.shops import tenants
 
@@ -194,8 +194,10 @@ def inbox_replay(event_id):
 def inbox_sweep():
     """Enqueue every delivery whose job was lost or whose retry is due (run at once without Redis)."""
     config = _config()
-    runtime.configure(config if config.jobs == "rq" else _config(jobs="inline"))
-    click.echo(f"enqueued {tasks.inbox_sweep()} event(s)")
+    rt = runtime.build(config if config.jobs == "rq" else _config(jobs="inline"))
+    with context.using(rt):
+        click.echo(f"enqueued {tasks.inbox_sweep()} event(s)")
+    rt.close()
 
 
 @main.command()

@@ -79,7 +79,7 @@ def demo(database_url):
     url = database_url or f"sqlite:///{tempfile.mkdtemp(prefix='fenxiao-demo-')}/demo.sqlite3"
     migrations.upgrade(url)
     app = create_app(Config(database_url=url, jobs="inline", testing=True))
-    database = runtime.current().database
+    database = app.extensions[runtime.EXTENSION].database
     with database.transaction() as session:
         new = tenants.create_shop(session, name="Demo shop", platform="shopify", actor="demo")
         ids = seed_chain(session, new.shop.id)
@@ -139,7 +139,7 @@ def up(host, port):
     migrations.upgrade(url)
     app = create_app(config)
     if not DEMO_FILE.exists():
-        with runtime.current().database.transaction() as session:
+        with app.extensions[runtime.EXTENSION].database.transaction() as session:
             new = tenants.create_shop(session, name="Demo shop", platform="shopify", actor="quickstart")
             seed_chain(session, new.shop.id)
         DEMO_FILE.write_text(json.dumps(shop_summary(new, f"http://{host}:{port}"), indent=2))

@@ -20,7 +20,7 @@ from plugin.shops import tenants
 
 def database():
     """The configured database, jobs run inline (a command does its work before it exits)."""
-    return runtime.configure(Config.from_env(jobs="inline")).database
+    return runtime.build(Config.from_env(jobs="inline")).database
 
 
 def log_serving() -> None:

@@ -7,19 +7,40 @@ import logging
 import queue
 import threading
 from collections.abc import Callable
+from typing import Protocol
+
+from plugin.jobs.context import using
 
 log = logging.getLogger(__name__)
 
 EVENTS, SETTLEMENT, PAYOUTS = "events", "settlement", "payouts"
 
 
+class JobQueue(Protocol):
+    """What the app and the sweeps need of a queue; ``runtime`` is the one jobs run in."""
+
+    kind: str
+    runtime: object
+
+    def enqueue(self, func: Callable, *args, job_id: str, queue_name: str = EVENTS) -> bool:
+        """Run ``func(*args)`` as a job; False if it could not be queued (nothing raised)."""
+
+    def ping(self) -> bool:
+        """Whether jobs can be queued now."""
+
+    def close(self) -> None:
+        """Stop background work."""
+
+
 class InlineQueue:
     """Runs each job at once in the caller. Deterministic: for tests and the demo."""
 
     kind = "inline"
+    runtime = None
 
     def enqueue(self, func: Callable, *args, job_id: str, queue_name: str = EVENTS) -> bool:
-        func(*args)
+        with using(self.runtime):
+            func(*args)
         return True
 
     def ping(self) -> bool:
@@ -37,6 +58,7 @@ class ThreadQueue:
     """
 
     kind = "thread"
+    runtime = None
 
     _STOP = object()
 
@@ -54,7 +76,8 @@ class ThreadQueue:
                 return
             func, args = item
             try:
-                func(*args)
+                with using(self.runtime):
+                    func(*args)
             except Exception:  # noqa: BLE001 - the job records its own failure; keep the thread alive
                 log.exception("in-process job %s failed", getattr(func, "__name__", func))
             finally:
@@ -95,6 +118,7 @@ class RQQueue:
     as received and the inbox sweep enqueues it once Redis is back."""
 
     kind = "rq"
+    runtime = None  # jobs run in the worker's runtime (``fenxiao worker``)
 
     def __init__(self, redis_url: str):
         from redis import Redis

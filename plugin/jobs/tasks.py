@@ -5,20 +5,24 @@ Arguments are ids; each job reads the database as the source of truth and is ide
 
 from __future__ import annotations
 
-from plugin import runtime
+from typing import TYPE_CHECKING
+
 from plugin.commissions import settlement
 from plugin.db import utcnow
 from plugin.inbox import mailbox
+from plugin.jobs import context
 from plugin.jobs.queues import EVENTS, SETTLEMENT
+
+if TYPE_CHECKING:
+    from plugin.runtime import Runtime
 
 
 def process_inbox_event(event_id: int) -> str:
-    return mailbox.process(runtime.current().database, event_id)
+    return mailbox.process(context.runtime().database, event_id)
 
 
-def enqueue_inbox_event(event_id: int) -> bool:
+def enqueue_inbox_event(rt: Runtime, event_id: int) -> bool:
     """Queue an event's processing; if the queue is unreachable, make it due for the next sweep."""
-    rt = runtime.current()
     if rt.queue.enqueue(process_inbox_event, event_id, job_id=f"inbox-{event_id}", queue_name=EVENTS):
         return True
     mailbox.due_now(rt.database, event_id)
@@ -27,14 +31,15 @@ def enqueue_inbox_event(event_id: int) -> bool:
 
 def inbox_sweep() -> int:
     """Re-enqueue events whose job was lost (Redis down, worker killed) or whose retry is due."""
-    ids = mailbox.due_for_retry(runtime.current().database, utcnow())
+    rt = context.runtime()
+    ids = mailbox.due_for_retry(rt.database, utcnow())
     for event_id in ids:
-        enqueue_inbox_event(event_id)
+        enqueue_inbox_event(rt, event_id)
     return len(ids)
 
 
 def settlement_sweep() -> int:
-    return settlement.settle_due(runtime.current().database, utcnow())
+    return settlement.settle_due(context.runtime().database, utcnow())
 
 
 # (function, queue, seconds between runs): registered with RQ's cron scheduler by

@@ -12,7 +12,7 @@ from rq.cron import CronScheduler
 
 from plugin import runtime
 from plugin.config import Config
-from plugin.jobs import tasks
+from plugin.jobs import context, tasks
 from plugin.jobs.queues import EVENTS, PAYOUTS, SETTLEMENT
 
 log = logging.getLogger(__name__)
@@ -32,7 +32,7 @@ def run_worker(config: Config, *, burst: bool = False, with_cron: bool = True) -
     """Work the events, settlement and payouts queues (``burst``: until they are empty)."""
     if not config.redis_url:
         raise SystemExit("fenxiao worker needs REDIS_URL (the embedded default runs jobs in-process)")
-    rt = runtime.configure(config)
+    rt = runtime.build(config)
     cron = None
     if with_cron and not burst:
         cron = multiprocessing.get_context("spawn").Process(
@@ -43,8 +43,10 @@ def run_worker(config: Config, *, burst: bool = False, with_cron: bool = True) -
         # SimpleWorker runs jobs in this process: a job is a short database transaction, and
         # forking per job (rq's Worker) cost ~10x in cold connections and imports (bench/).
         worker = SimpleWorker([EVENTS, SETTLEMENT, PAYOUTS], connection=rt.queue.connection)
-        worker.work(burst=burst, with_scheduler=not burst, logging_level="INFO")
+        with context.using(rt):
+            worker.work(burst=burst, with_scheduler=not burst, logging_level="INFO")
     finally:
+        rt.close()
         if cron is not None:
             cron.terminate()
             cron.join(5)

@@ -13,6 +13,7 @@ from plugin import runtime
 from plugin.app import create_app
 from plugin.config import Config
 from plugin.inbox.models import InboxEvent
+from plugin.jobs import context
 from plugin.jobs.queues import EVENTS, PAYOUTS, SETTLEMENT
 from plugin.orders.models import Order
 from plugin.shops import tenants
@@ -27,7 +28,7 @@ def rq_app(database_url, redis_server):
     connection.flushdb()
     app = create_app(Config(database_url=database_url, redis_url=redis_server, jobs="rq", testing=True))
     yield app, connection
-    runtime.current().database.dispose()
+    app.extensions[runtime.EXTENSION].database.dispose()
     connection.flushdb()
 
 
@@ -44,7 +45,7 @@ def inbox_rows(database) -> list[tuple]:
 @pytest.mark.integration
 def test_rq_mode_enqueues_after_commit_and_a_simple_worker_applies_the_order(rq_app):
     app, connection = rq_app
-    client, database = app.test_client(), runtime.current().database
+    client, database = app.test_client(), app.extensions[runtime.EXTENSION].database
     with database.transaction() as session:
         new = tenants.create_shop(
             session, name="RQ shop", platform="shopify", webhook_secret="whsec-rq-0123456789"
@@ -79,7 +80,8 @@ def test_rq_mode_enqueues_after_commit_and_a_simple_worker_applies_the_order(rq_
 
     queues = [events, Queue(SETTLEMENT, connection=connection), Queue(PAYOUTS, connection=connection)]
     worker = SimpleWorker(queues, connection=connection)
-    assert worker.work(burst=True) is True
+    with context.using(app.extensions[runtime.EXTENSION]):  # as ``fenxiao worker`` does
+        assert worker.work(burst=True) is True
 
     job = Job.fetch(f"inbox-{event_id}", connection=connection)
     assert (job.get_status(), job.return_value()) == (JobStatus.FINISHED, "processed")

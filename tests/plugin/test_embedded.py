@@ -35,9 +35,9 @@ def embedded(tmp_path, sqlite_template):
     path = tmp_path / "fenxiao.sqlite3"
     shutil.copy(sqlite_template, path)
     app = create_app(Config(database_url=f"sqlite:///{path}", jobs="thread", sweep_seconds=1))
-    yield app, runtime.current()
-    runtime.current().queue.close()
-    runtime.current().database.dispose()
+    yield app, app.extensions[runtime.EXTENSION]
+    app.extensions[runtime.EXTENSION].queue.close()
+    app.extensions[runtime.EXTENSION].database.dispose()
 
 
 def new_shop(rt, **settings) -> ShopHandle:
