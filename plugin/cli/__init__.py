@@ -11,11 +11,11 @@ import migrations
 from plugin import runtime
 from plugin.cli.demo import demo, send_sample, up
 from plugin.cli.rules import rules_group
+from plugin.cli.serve import serve
 from plugin.cli.support import (
     ISO_TIME,
     PERCENT,
     CommandGroup,
-    check_port_free,
     database,
     log_serving,
     shop_summary,
@@ -218,22 +218,8 @@ def worker(burst, cron):
     run_worker(config, burst=burst, with_cron=cron)
 
 
-@main.command()
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)
-@click.option("--threads", type=click.IntRange(1, 256), default=8, show_default=True)
-def serve(host, port, threads):
-    """Serve the web app with waitress (production: several behind a load balancer)."""
-    from waitress import serve as waitress_serve
-
-    from plugin.app import create_app
-
-    check_port_free(host, port)
-    log_serving()
-    waitress_serve(create_app(_config()), host=host, port=port, threads=threads)
-
-
 main.add_command(demo)
+main.add_command(serve)
 main.add_command(up)
 main.add_command(send_sample)
 main.add_command(rules_group)

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from rq import Queue
@@ -96,6 +98,30 @@ def test_the_same_order_in_a_new_delivery_earns_no_second_commission(stack, star
     assert stack.inbox() == [(1, "orders/paid", "processed", 1), (2, "orders/paid", "processed", 1)]
     assert stack.order_count() == 1
     assert commission_summary(stack.get_order(shop).json()) == expected_commissions(inviter_id)
+
+
+def worker_pids(master: int) -> set[int]:
+    """The processes whose parent is ``master`` (from /proc)."""
+    pids = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # the process ended while we looked
+            continue
+        if int(fields[1]) == master:
+            pids.add(int(stat.parent.name))
+    return pids
+
+
+@pytest.mark.integration
+def test_the_web_server_is_gunicorn_with_threaded_workers_that_come_back(stack):
+    master = stack.web.pid
+    assert "Using worker: gthread" in stack.web.read_log()
+    assert wait_until(lambda: len(worker_pids(master)) == 2, timeout=10), worker_pids(master)
+    lost = sorted(worker_pids(master))[0]
+    os.kill(lost, signal.SIGKILL)
+    assert wait_until(lambda: len(worker_pids(master) - {lost}) == 2, timeout=15), worker_pids(master)
+    assert stack.healthz().status_code == 200
 
 
 @pytest.mark.integration
