@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import select
 
-from plugin.commissions.models import Commission
+from plugin.commissions.models import Commission, MonthTally
 from plugin.members.directory import make_distributor, member_for_identity
 from plugin.orders.models import Order, OrderLine
 from tests.plugin import shopify_orders as so
@@ -108,6 +108,17 @@ def test_a_line_refunded_whole_does_not_stop_the_next_lines_refund(order_with_co
     send(shop, "refunds/create", so.refund(1, 91, {0: 29800}, REFUND_AT))  # the tee's commission: cancelled
     send(shop, "refunds/create", so.refund(1, 92, {1: 5000}, REFUND_AT))
     assert reversed_per_line(database, shop) == ([2980, 500], [29800, 5000])
+
+
+def test_one_refund_of_several_lines_takes_all_of_them_off_the_month(order_with_commission, database, send):
+    shop = order_with_commission
+    with database.transaction() as session:
+        tally = session.scalar(select(MonthTally).where(MonthTally.shop_id == shop.id))
+        assert (tally.month, tally.sales, tally.commission) == ("2026-11", 39800, 3980)
+    send(shop, "refunds/create", so.refund(1, 91, {0: 29800, 1: 5000}, REFUND_AT))
+    with database.transaction() as session:
+        tally = session.scalar(select(MonthTally).where(MonthTally.shop_id == shop.id))
+        assert (tally.sales, tally.commission) == (5000, 500)
 
 
 def test_an_amount_only_refund_is_spread_over_its_own_order_only(order_with_commission, database, send):
