@@ -176,7 +176,9 @@ def _enter(session: Session, shop: Shop, order: Order, step: OrderStatus, snapsh
     elif step == S.COMPLETED:
         order.completed_at = snapshot.completed_at or snapshot.updated_at
         due = settlement.settle_after(shop, order)
-        for commission in commissions_of(session, order.id, lock=True):
+        # no commission lock needed: every other writer of them holds this order's row lock,
+        # except settlement, which only sees commissions once this step has set settle_after
+        for commission in commissions_of(session, order.id):
             commission.settle_after = due
     trail.record(
         session, shop.id, f"order.{step}", "order", order.id, external_id=order.external_id, previous=before
