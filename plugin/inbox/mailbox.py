@@ -73,7 +73,6 @@ def store(
             body_sha256=hashlib.sha256(body).hexdigest(),
             status=InboxStatus.IGNORED if ignored else InboxStatus.RECEIVED,
             reason=ignore_reason,
-            attempts=0,
             received_at=now,
             next_attempt_at=now + STUCK_AFTER,
             processed_at=now if ignored else None,

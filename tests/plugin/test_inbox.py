@@ -85,6 +85,8 @@ def test_the_sweep_does_not_queue_an_event_again_while_it_waits(database, shop, 
 
 def test_a_received_event_whose_job_was_lost_is_found_once_per_lease(database, shop):
     event_id = stored(database, shop)
+    row = event(database, event_id)
+    assert (row.status, row.attempts, row.processed_at) == ("received", 0, None)
     assert mailbox.due_for_retry(database, utcnow()) == []
     stuck = utcnow() + mailbox.STUCK_AFTER + timedelta(seconds=1)
     assert mailbox.due_for_retry(database, stuck) == [event_id]
