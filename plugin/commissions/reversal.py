@@ -30,9 +30,9 @@ def reverse_for_refunds(session: Session, shop: Shop, order: Order) -> dict[int,
     reversed_by_member: dict[int, int] = defaultdict(int)
     for commission in lifecycle.commissions_of(session, order.id, lock=True):
         line = lines[commission.order_line_id]
-        if commission.status not in lifecycle.OPEN:  # a commission exists only on a paid line
+        if commission.status not in lifecycle.OPEN:
             continue
-        refunded = min(line.refunded_amount, line.paid_amount)
+        refunded = min(line.refunded_amount, line.paid_amount)  # paid > 0: it earned a commission
         target = mul_div_half_up(commission.amount, refunded, line.paid_amount)
         delta = target - commission.reversed
         if delta <= 0:
