@@ -68,6 +68,11 @@ def test_a_table_must_say_where_every_state_leads():
     lights = StateMachine("light", {Light.RED: (Light.GREEN,), Light.GREEN: (Light.RED,)})
     assert lights.path(Light.RED, Light.RED) == []
     assert lights.path(Light.RED, Light.GREEN) == [Light.GREEN]
+    row = SimpleNamespace(status="red")
+    assert lights.move(row, Light.GREEN) == Light.RED
+    assert row.status == Light.GREEN
+    with pytest.raises(InvalidTransition, match="^a light cannot move from green to green$"):
+        lights.move(row, Light.GREEN)
 
 
 def test_the_order_path_goes_through_every_step():
