@@ -134,7 +134,7 @@ def member_balances(session: Session, shop_id: int, member_id: int, currency: st
 
 
 def entries_of(
-    session: Session, shop_id: int, member_id: int, *, limit: int = 100, before_id: int | None = None
+    session: Session, shop_id: int, member_id: int, *, limit: int, before_id: int | None = None
 ) -> list[LedgerEntry]:
     """A member's entries, newest first, each with its account and transaction (page with ``before_id``)."""
     query = (

@@ -1,6 +1,6 @@
 """The JSON API: per-shop API keys, bindings, balances, ledger, orders, OpenAPI, health."""
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import func, select
@@ -8,6 +8,9 @@ from sqlalchemy import func, select
 from plugin.cli.demo import seed_chain
 from plugin.members.models import Binding
 from tests.conftest import fixture_bytes
+from tests.plugin import shopify_orders as so
+
+PAID_AT = datetime(2026, 11, 5, 12, tzinfo=UTC)
 
 
 def api(shop, path):
@@ -232,6 +235,25 @@ def test_unknown_things_are_404_json(client, shop):
         reply = client.get(api(shop, path), headers=shop.auth)
         assert reply.status_code == 404, path
         assert reply.get_json()["error"]["code"] == "not_found"
+
+
+def test_an_order_is_looked_up_in_its_own_shop_by_its_own_id(client, make_shop, send):
+    """Two shops may hold orders with the same platform id; each sees only its own."""
+    first, second = make_shop(name="First"), make_shop(name="Second")
+    for shop, customer in ((first, 7001), (second, 7002)):
+        assert send(shop, "orders/paid", so.order(42, PAID_AT, [10000], customer=customer)).status_code == 200
+    assert send(first, "orders/paid", so.order(43, PAID_AT, [20000], customer=7001)).status_code == 200
+    buyers = {}
+    for shop in (first, second):
+        order = client.get(api(shop, "/orders/42"), headers=shop.auth).get_json()
+        assert (order["external_id"], order["paid_total"]) == ("42", 10000)
+        buyers[shop.id] = order["buyer_member_id"]
+    assert buyers[first.id] != buyers[second.id]
+    missing = client.get(api(second, "/orders/43"), headers=second.auth)
+    assert (missing.status_code, missing.get_json()) == (
+        404,
+        {"error": {"code": "not_found", "message": "no order 43", "field": "external_id"}},
+    )
 
 
 def test_healthz_reports_database(client):
