@@ -46,7 +46,7 @@ def accrue(session: Session, shop: Shop, order: Order) -> list[Commission]:
 
     Called once per order, when it enters *paid* (the state machine never enters it twice; an
     attribution per order and tier is unique besides). The beneficiaries' month tallies are
-    locked first (see ``plugin.tallies``), so caps and ladders see every order priced before
+    locked first (see ``plugin.commissions.tallies``), so caps and ladders see every order priced before
     this one, and no other at the same time. Each tier gets an ``Attribution`` recording the
     month figures it was priced with.
     """
