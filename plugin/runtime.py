@@ -8,12 +8,14 @@ runtime that owns them (``plugin.jobs.context``).
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from flask import current_app
 
 from plugin.config import Config
 from plugin.db import Database
+from plugin.jobs import context
 from plugin.jobs.queues import InlineQueue, JobQueue, RQQueue, ThreadQueue
 
 EXTENSION = "fenxiao"
@@ -57,3 +59,14 @@ def build(config: Config) -> Runtime:
 def for_request() -> Runtime:
     """The runtime of the app handling the current request."""
     return current_app.extensions[EXTENSION]
+
+
+def for_job() -> Runtime:
+    """The runtime of the job being run (``jobs.context.using``); a job picked up by a plain
+    ``rq worker`` (started without ``fenxiao``) gets one built from the environment, once."""
+    return context.current() or _from_environment()
+
+
+@functools.cache
+def _from_environment() -> Runtime:
+    return build(Config.from_env())

@@ -122,3 +122,26 @@ def test_the_cli_commands_do_not_import_their_group_back():
     for module in modules("plugin"):
         if module.startswith("plugin.cli."):
             assert "plugin.cli" not in imports_of(module), module
+
+
+def test_no_import_cycle_even_through_lazy_or_type_only_imports():
+    """An import inside a function or under TYPE_CHECKING still makes two rooms lean on each
+    other; the module graph must have no cycle at all."""
+    names = {m for package in PROJECT for m in modules(package)}
+    graph = {m: {d for d in imports_of(m) if d in names and d != m} for m in names}
+    visiting, done, cycles = set(), set(), []
+
+    def visit(module, path):
+        visiting.add(module)
+        for dep in sorted(graph[module]):
+            if dep in visiting:
+                cycles.append(path[path.index(dep) :] + [dep])
+            elif dep not in done:
+                visit(dep, [*path, dep])
+        visiting.discard(module)
+        done.add(module)
+
+    for module in sorted(names):
+        if module not in done:
+            visit(module, [module])
+    assert cycles == []

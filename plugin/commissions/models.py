@@ -16,7 +16,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from plugin.db import Base, BigID, UTCDateTime, utcnow
-from plugin.orders.models import OrderLine
+from plugin.orders.models import Order, OrderLine
 
 
 class CommissionStatus(enum.StrEnum):
@@ -122,3 +122,9 @@ class NewBuyerClaim(Base):
     buyer_member_id: Mapped[int] = mapped_column(ForeignKey("member.id"))
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), unique=True)
     claimed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+# An order's commissions, read-only, loaded on purpose (``orders.lifecycle.by_external_id``):
+# declared here so that orders/ knows nothing of commissions (SQLAlchemy lets a mapped class
+# gain a relationship after it is defined); ``lazy="raise"`` keeps pricing from walking it.
+Order.commissions = relationship(Commission, order_by=Commission.id, viewonly=True, lazy="raise")

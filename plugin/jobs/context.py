@@ -1,43 +1,31 @@
 """Which runtime a job runs in.
 
-A job receives ids only, so it finds its database and queue here: the queue that runs it
-(inline, the in-process thread) or ``fenxiao worker`` sets the runtime around the work with
-``using``; a job picked up by a plain ``rq worker`` (started without ``fenxiao``) builds one
-from the environment, once per process.
+A job receives ids only, so it finds its database and queue through the runtime set around
+it: the queue that runs it (inline, the in-process thread) or ``fenxiao worker`` wraps the
+work in ``using``. ``plugin.runtime.for_job`` reads it (and builds one from the environment
+for a plain ``rq worker``). This module imports nothing of the project, so the queues can use
+it without leaning on the runtime that builds them.
 """
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from plugin.runtime import Runtime
-
-_runtime: ContextVar[Runtime | None] = ContextVar("fenxiao_runtime", default=None)
+_runtime: ContextVar[object | None] = ContextVar("fenxiao_runtime", default=None)
 
 
 @contextmanager
-def using(rt: Runtime) -> Iterator[Runtime]:
-    """Run the jobs called inside this block in ``rt``."""
+def using(rt) -> Iterator[None]:
+    """Run the jobs called inside this block in the runtime ``rt``."""
     token = _runtime.set(rt)
     try:
-        yield rt
+        yield
     finally:
         _runtime.reset(token)
 
 
-def runtime() -> Runtime:
-    """The runtime of the job being run."""
-    return _runtime.get() or _from_environment()
-
-
-@functools.cache
-def _from_environment() -> Runtime:
-    from plugin.config import Config
-    from plugin.runtime import build
-
-    return build(Config.from_env())
+def current():
+    """The runtime set around the job being run, or None."""
+    return _runtime.get()

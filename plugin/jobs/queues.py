@@ -83,7 +83,7 @@ class ThreadQueue:
             finally:
                 self._jobs.task_done()
 
-    def close(self, timeout: float = 10.0) -> None:
+    def close(self, timeout: int = 10) -> None:
         """Stop the timers, let the queued jobs finish, and stop the thread."""
         for stop in self._timers:
             stop.set()

@@ -5,23 +5,18 @@ Arguments are ids; each job reads the database as the source of truth and is ide
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
+from plugin import runtime
 from plugin.commissions import settlement
 from plugin.db import utcnow
 from plugin.inbox import mailbox
-from plugin.jobs import context
 from plugin.jobs.queues import EVENTS, SETTLEMENT
-
-if TYPE_CHECKING:
-    from plugin.runtime import Runtime
 
 
 def process_inbox_event(event_id: int) -> str:
-    return mailbox.process(context.runtime().database, event_id)
+    return mailbox.process(runtime.for_job().database, event_id)
 
 
-def enqueue_inbox_event(rt: Runtime, event_id: int) -> bool:
+def enqueue_inbox_event(rt: runtime.Runtime, event_id: int) -> bool:
     """Queue an event's processing; if the queue is unreachable, make it due for the next sweep."""
     if rt.queue.enqueue(process_inbox_event, event_id, job_id=f"inbox-{event_id}", queue_name=EVENTS):
         return True
@@ -31,7 +26,7 @@ def enqueue_inbox_event(rt: Runtime, event_id: int) -> bool:
 
 def inbox_sweep() -> int:
     """Re-enqueue events whose job was lost (Redis down, worker killed) or whose retry is due."""
-    rt = context.runtime()
+    rt = runtime.for_job()
     ids = mailbox.due_for_retry(rt.database, utcnow())
     for event_id in ids:
         enqueue_inbox_event(rt, event_id)
@@ -39,7 +34,7 @@ def inbox_sweep() -> int:
 
 
 def settlement_sweep() -> int:
-    return settlement.settle_due(context.runtime().database, utcnow())
+    return settlement.settle_due(runtime.for_job().database, utcnow())
 
 
 # (function, queue, seconds between runs): registered with RQ's cron scheduler by

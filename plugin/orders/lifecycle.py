@@ -25,7 +25,7 @@ from plugin.commissions.lifecycle import commissions_of
 from plugin.commissions.models import Commission
 from plugin.db import insert_new
 from plugin.errors import BindingRefused, NotFound
-from plugin.members.bindings import bind
+from plugin.members.bindings import bind, binding_of
 from plugin.members.directory import member_for_identity
 from plugin.orders.models import Order, OrderLine, OrderStatus, Refund, RefundLine
 from plugin.shops.models import Shop
@@ -120,9 +120,9 @@ def _sync_lines(session: Session, order: Order, lines: tuple[schema.OrderLine, .
 
 
 def _bind_by_ref(session: Session, order: Order) -> None:
-    """Bind the buyer under the order's ref code (``bind`` keeps a binding the buyer already has)."""
-    if not order.ref_code:
-        return
+    """Bind a still-unbound buyer under the order's ref code."""
+    if not order.ref_code or binding_of(session, order.buyer_member_id):
+        return  # a returning buyer: one lookup instead of bind's member and binding queries
     try:
         bind(
             session,

@@ -2,15 +2,11 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from sqlalchemy import JSON, BigInteger, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from plugin.db import Base, BigID, UTCDateTime, utcnow
-
-if TYPE_CHECKING:
-    from plugin.commissions.models import Commission
 
 
 class OrderStatus(enum.StrEnum):
@@ -50,10 +46,6 @@ class Order(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     lines: Mapped[list[OrderLine]] = relationship(order_by="OrderLine.id", lazy="selectin")
-    # read-only, loaded on purpose (``by_external_id``): pricing never walks it
-    commissions: Mapped[list[Commission]] = relationship(
-        order_by="Commission.id", viewonly=True, lazy="raise"
-    )
 
 
 class OrderLine(Base):

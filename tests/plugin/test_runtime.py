@@ -59,7 +59,7 @@ def test_a_job_runs_in_the_runtime_it_is_given(two_apps):
     seen = []
 
     def job():
-        seen.append(context.runtime())
+        seen.append(runtime.for_job())
 
     with context.using(two.extensions[runtime.EXTENSION]):
         job()
