@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import threading
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -37,18 +38,25 @@ def header(headers: Mapping[str, str], name: str) -> str | None:
     return value.strip() or None
 
 
+_last = threading.local()  # the body this thread parsed last, and what it parsed to
+
+
 def parse_object(body: bytes) -> dict:
-    """Parse ``body`` as a JSON object.
+    """Parse ``body`` as a JSON object; the same ``body`` object again (``describe`` then
+    ``normalize`` of one delivery) is parsed once. Callers read the result, never change it.
 
     Raises:
         PayloadError: (field ``body``) not UTF-8 JSON, nested too deeply, or not an object.
     """
+    if getattr(_last, "body", None) is body:
+        return _last.data
     try:
         data = json.loads(body)
     except (ValueError, TypeError, RecursionError):
         raise PayloadError("body is not valid JSON", "body")
     if not isinstance(data, dict):
         raise PayloadError("body is not a JSON object", "body")
+    _last.body, _last.data = body, data
     return data
 
 

@@ -186,8 +186,8 @@ class ShopifyAdapter:
         data = parse_object(body)
         try:
             if delivery.kind == KIND_ORDER:
-                return load(OrderSchema(), _order(data))
-            return load(RefundSchema(), _refund(data))
+                return load(ORDER_SCHEMA, _order(data))
+            return load(REFUND_SCHEMA, _refund(data))
         except PayloadError:
             raise
         except (LookupError, TypeError, ValueError, ArithmeticError, RecursionError) as exc:
@@ -196,6 +196,9 @@ class ShopifyAdapter:
     def acknowledgement(self) -> dict:
         """Shopify ignores the reply body; any 2xx is success."""
         return {"ok": True}
+
+
+ORDER_SCHEMA, REFUND_SCHEMA = OrderSchema(), RefundSchema()  # built once: marshmallow schemas are reusable
 
 
 def _triggered_at(value: str | None) -> datetime | None:

@@ -1,8 +1,8 @@
-"""The floor for ``webhook_ack.py``: a bare Flask endpoint under the same server stack as
-``fenxiao serve`` (waitress, same thread count). It reads the body and answers 200 with the same
-acknowledgement, and does nothing else — no signature check, no database, no queue.
+"""The floor for ``webhook_ack.py``: a bare Flask endpoint under the same server as
+``fenxiao serve`` (gunicorn, gthread workers, the same options). It reads the body and answers 200
+with the same acknowledgement, and does nothing else — no signature check, no database, no queue.
 
-    python bench/bare_app.py --port 8001 --threads 8
+    python bench/bare_app.py --port 8001 --workers 2 --threads 8
 """
 
 from __future__ import annotations
@@ -32,13 +32,25 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--host", default="127.0.0.1", help="a loopback address")
     parser.add_argument("--port", type=int, required=True)
-    parser.add_argument("--threads", type=int, default=8, help="waitress threads (as fenxiao serve: 8)")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn processes (as fenxiao serve)")
+    parser.add_argument("--threads", type=int, default=8, help="threads per process (as fenxiao serve)")
     args = parser.parse_args()
     if not ipaddress.ip_address(args.host).is_loopback:
         parser.error("the benchmark only listens on loopback addresses")
-    from waitress import serve
+    from gunicorn.app.base import BaseApplication
 
-    serve(create_bare_app(), host=args.host, port=args.port, threads=args.threads)
+    from plugin.cli.serve import options
+
+    class Bare(BaseApplication):
+        def load_config(self):
+            for key, value in options(args.host, args.port, args.workers, args.threads).items():
+                self.cfg.set(key, value)
+            self.cfg.set("proc_name", "bare-web")
+
+        def load(self):
+            return create_bare_app()
+
+    Bare().run()
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ import contextlib
 import ipaddress
 import json
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -28,6 +29,7 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -108,18 +110,18 @@ class Result:
     target: str
     requests: int
     seconds: float
-    latencies: list[float]  # of accepted (200) requests, seconds
+    accepted: int
+    percentiles: dict[str, float]  # "50", "99" -> ms, as wrk measured them
     errors: int
     started: float
     finished: float
 
     @property
     def accepted_per_second(self) -> float:
-        return len(self.latencies) / self.seconds
+        return self.accepted / self.seconds
 
-    def percentile(self, p: float) -> float:
-        ordered = sorted(self.latencies)
-        return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))] * 1000 if ordered else float("nan")
+    def percentile(self, p: int) -> float:
+        return self.percentiles.get(str(p), float("nan"))
 
 
 def orders_paid(order_number: int, secret: str) -> tuple[bytes, dict]:
@@ -130,43 +132,69 @@ def orders_paid(order_number: int, secret: str) -> tuple[bytes, dict]:
     return body, signed_headers("orders/paid", body, secret, str(uuid.uuid4()))
 
 
-def post_all(target: str, url: str, deliveries: list[tuple[bytes, dict]], concurrency: int) -> Result:
-    """Post every delivery once from ``concurrency`` threads, each with its own keep-alive session."""
-    lock, position = threading.Lock(), iter(range(len(deliveries)))
-    latencies: list[float] = []
-    errors = [0]
-    start = threading.Barrier(concurrency + 1)
+def write_requests(path: Path, deliveries: list[tuple[bytes, dict]]) -> None:
+    """The file ``replay.lua`` reads: webhook id, HMAC and body, tab-separated, one per line."""
+    with open(path, "w") as out:
+        for body, headers in deliveries:
+            out.write(
+                f"{headers['X-Shopify-Webhook-Id']}\t{headers['X-Shopify-Hmac-Sha256']}\t{body.decode()}\n"
+            )
+
+
+def run_wrk(target: str, url: str, requests_file: Path, args: argparse.Namespace) -> Result:
+    """Drive ``url`` with wrk for ``--seconds`` from ``--connections`` connections."""
+    threads = min(args.connections, 2)
+    argv = [
+        "wrk",
+        f"-t{threads}",
+        f"-c{args.connections}",
+        f"-d{args.seconds}s",
+        "--latency",
+        "--timeout",
+        "10s",
+    ]
+    argv += ["-s", str(HERE / "replay.lua"), url, "--", str(requests_file), str(threads)]
+    began = time.perf_counter()
+    out = subprocess.run(argv, capture_output=True, text=True, check=True).stdout
+    finished = time.perf_counter()
+    total = int(re.search(r"(\d+) requests in", out).group(1))
+    errors = sum(int(n) for n in re.findall(r"Non-2xx or 3xx responses: (\d+)", out))
+    errors += sum(int(n) for n in re.findall(r"(?:connect|read|write|timeout) (\d+)", out))
+    seconds = float(re.search(r"requests in ([\d.]+)s", out).group(1))
+    percentiles = {p: _millis(v) for p, v in re.findall(r"^\s+(50|99)(?:\.000)?%\s+(\S+)", out, re.M)}
+    return Result(target, total, seconds, total - errors, percentiles, errors, began, finished)
+
+
+def _millis(value: str) -> float:
+    number, unit = re.fullmatch(r"([\d.]+)(us|ms|s)", value).groups()
+    return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+
+def paced(url: str, deliveries: list[tuple[bytes, dict]], rate: float) -> int:
+    """Post ``deliveries`` at ``rate`` per second (8 client threads); how many were accepted."""
+    interval, start, accepted = 1 / rate, time.perf_counter(), [0]
+    lock, position = threading.Lock(), iter(enumerate(deliveries))
 
     def client() -> None:
         session = requests.Session()
-        start.wait()
         while True:
             with lock:
-                index = next(position, None)
-            if index is None:
+                item = next(position, None)
+            if item is None:
                 return
-            body, headers = deliveries[index]
-            began = time.perf_counter()
-            try:
-                status = session.post(url, data=body, headers=headers, timeout=30).status_code
-            except requests.RequestException:
-                status = None
-            took = time.perf_counter() - began
-            with lock:
-                if status == 200:
-                    latencies.append(took)
-                else:
-                    errors[0] += 1
+            index, (body, headers) = item
+            time.sleep(max(0.0, start + index * interval - time.perf_counter()))
+            with contextlib.suppress(requests.RequestException):
+                if session.post(url, data=body, headers=headers, timeout=30).status_code == 200:
+                    with lock:
+                        accepted[0] += 1
 
-    threads = [threading.Thread(target=client, daemon=True) for _ in range(concurrency)]
+    threads = [threading.Thread(target=client, daemon=True) for _ in range(8)]
     for thread in threads:
         thread.start()
-    start.wait()
-    started = time.perf_counter()
     for thread in threads:
         thread.join()
-    finished = time.perf_counter()
-    return Result(target, len(deliveries), finished - started, latencies, errors[0], started, finished)
+    return accepted[0]
 
 
 def wait_processed(database_url: str, shop_id: int, expected: int, timeout: float) -> tuple[dict, float]:
@@ -230,20 +258,23 @@ def table(results: list[Result]) -> str:
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--requests", type=int, default=2000, help="measured requests per target")
-    parser.add_argument("--concurrency", type=int, default=16, help="client threads")
-    parser.add_argument("--threads", type=int, default=8, help="waitress threads of both servers")
-    parser.add_argument("--warmup", type=int, default=50, help="unmeasured requests first, per target")
+    parser.add_argument("--seconds", type=int, default=10, help="wrk burst length per target")
+    parser.add_argument("--connections", type=int, default=32, help="wrk connections")
+    parser.add_argument("--web-workers", type=int, default=None, help="gunicorn processes (2; embedded 1)")
+    parser.add_argument("--threads", type=int, default=8, help="gunicorn threads per process, both servers")
+    parser.add_argument("--rate", type=float, default=300, help="paced phase: deliveries per second")
+    parser.add_argument("--paced-seconds", type=int, default=30, help="paced phase length (0: skip)")
     parser.add_argument("--postgres", metavar="URL", help="production mode: this PostgreSQL (loopback)")
     parser.add_argument("--redis", metavar="URL", help="production mode: this Redis (loopback)")
-    parser.add_argument("--workers", type=int, default=1, help="fenxiao worker processes (production mode)")
-    parser.add_argument("--drain-timeout", type=float, default=120, help="seconds to wait for processing")
+    parser.add_argument("--workers", type=int, default=2, help="fenxiao worker processes (production mode)")
+    parser.add_argument("--drain-timeout", type=float, default=180, help="seconds to wait for processing")
     parser.add_argument("--keep", action="store_true", help="keep the temp dir (database, server logs)")
     args = parser.parse_args()
     if bool(args.postgres) != bool(args.redis):
         parser.error("production mode needs both --postgres and --redis")
-    if min(args.requests, args.concurrency, args.threads, args.workers) < 1 or args.warmup < 0:
-        parser.error("--requests, --concurrency, --threads and --workers must be at least 1")
+    args.web_workers = args.web_workers or (2 if args.redis else 1)
+    if min(args.seconds, args.connections, args.threads, args.workers, args.web_workers) < 1:
+        parser.error("--seconds, --connections, --threads and the worker counts must be at least 1")
     loopback_only(args.postgres, "--postgres")
     loopback_only(args.redis, "--redis")
     return args
@@ -266,6 +297,36 @@ def seed_inviter(base_url: str, shop: dict) -> None:
         json={"member_id": member.json()["member_id"], "invite_code": INVITE_CODE},
     )
     distributor.raise_for_status()
+
+
+def latencies(database_url: str, shop_id: int, after_id: int) -> tuple[float, float, int]:
+    """p50 and p99 (ms) of received -> processed for the shop's events after ``after_id``."""
+    engine = create_engine(normalize_database_url(database_url))
+    query = text(
+        "SELECT received_at, processed_at FROM inbox_event"
+        " WHERE shop_id = :shop AND id > :after AND processed_at IS NOT NULL"
+    )
+    with engine.connect() as conn:
+        rows = conn.execute(query, {"shop": shop_id, "after": after_id}).all()
+    engine.dispose()
+    waits = sorted((_moment(done) - _moment(got)).total_seconds() * 1000 for got, done in rows)
+    if not waits:
+        return float("nan"), float("nan"), 0
+    return waits[len(waits) // 2], waits[min(len(waits) - 1, int(0.99 * len(waits)))], len(waits)
+
+
+def _moment(value):
+    return datetime.fromisoformat(value) if isinstance(value, str) else value
+
+
+def last_event_id(database_url: str, shop_id: int) -> int:
+    engine = create_engine(normalize_database_url(database_url))
+    with engine.connect() as conn:
+        found = conn.execute(
+            text("SELECT max(id) FROM inbox_event WHERE shop_id = :s"), {"s": shop_id}
+        ).scalar()
+    engine.dispose()
+    return found or 0
 
 
 def main() -> None:
@@ -298,41 +359,49 @@ def main() -> None:
         base = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
         commands = {"fenxiao": [FENXIAO, "serve"], "bare": [sys.executable, str(HERE / "bare_app.py")]}
         for name, command in commands.items():
-            argv = [*command, "--port", str(ports[name]), "--threads", str(args.threads)]
-            started.append(Server(name, argv, env, workdir))
+            argv = [*command, "--port", str(ports[name]), "--workers", str(args.web_workers)]
+            started.append(Server(name, [*argv, "--threads", str(args.threads)], env, workdir))
         for number in range(1, 1 + (args.workers if args.redis else 0)):
             started.append(Server(f"worker-{number}", [FENXIAO, "worker"], env, workdir))
         for server in started[:2]:
             server.wait_ready(f"{base[server.name]}/healthz")
         seed_inviter(base["fenxiao"], shop)
 
-        results, warmup_errors = [], 0
+        burst = [orders_paid(i, secret) for i in range(2500 * args.seconds)]
+        requests_file = workdir / "requests.tsv"
+        write_requests(requests_file, burst)
+        results = []
         for target in ("bare", "fenxiao"):  # the floor first, so fenxiao's job work cannot slow it down
-            deliveries = [orders_paid(i, secret) for i in range(args.warmup + args.requests)]
             url = f"{base[target]}/webhooks/shopify/{shop['shop_id']}"
-            if args.warmup:
-                warmup_errors = post_all(target, url, deliveries[: args.warmup], args.concurrency).errors
-            results.append(post_all(target, url, deliveries[args.warmup :], args.concurrency))
+            results.append(run_wrk(target, url, requests_file, args))
         ours = results[1]
-        expected = args.warmup + args.requests - warmup_errors - ours.errors
-        counts, done_at = wait_processed(database_url, shop["shop_id"], expected, args.drain_timeout)
-
-        mode = "PostgreSQL + RQ worker processes" if args.redis else "embedded SQLite + in-process job thread"
+        stored = last_event_id(database_url, shop["shop_id"])
+        counts, done_at = wait_processed(database_url, shop["shop_id"], stored, args.drain_timeout)
+        mode = (
+            f"PostgreSQL + Redis + {args.workers} RQ worker processes"
+            if args.redis
+            else "embedded SQLite + in-process job thread"
+        )
         print(
-            f"fenxiao webhook acknowledgement: {mode}; waitress threads {args.threads}, "
-            f"{args.concurrency} client threads, {os.cpu_count()} CPUs, loopback"
+            f"fenxiao webhooks: {mode}; gunicorn {args.web_workers}x{args.threads} gthread both, "
+            f"wrk {args.connections} connections x {args.seconds} s, {os.cpu_count()} CPUs, loopback"
         )
         print(table(results))
         print(f"inbox after the burst: {dict(sorted(counts.items()))}")
-        if done(counts) >= expected:
+        drained = done(counts)
+        print(
+            f"drain: {drained}/{stored} processed {done_at - ours.started:.1f} s after the burst began"
+            f" = {drained / (done_at - ours.started):.0f} paid orders/s end to end"
+        )
+        if args.paced_seconds:
+            count = int(args.rate * args.paced_seconds)
+            deliveries = [orders_paid(len(burst) + i, secret) for i in range(count)]
+            accepted = paced(f"{base['fenxiao']}/webhooks/shopify/{shop['shop_id']}", deliveries, args.rate)
+            wait_processed(database_url, shop["shop_id"], stored + accepted, args.drain_timeout)
+            p50, p99, n = latencies(database_url, shop["shop_id"], stored)
             print(
-                f"processing: all {expected} accepted events processed, the last "
-                f"{done_at - ours.finished:.2f} s after the last acknowledgement (goal: within 1 s)"
-            )
-        else:
-            print(
-                f"processing: only {done(counts)}/{expected} accepted events processed when the wait gave "
-                f"up, {done_at - ours.finished:.0f} s after the last acknowledgement (goal: within 1 s)"
+                f"paced: {args.rate:.0f}/s offered for {args.paced_seconds} s, {accepted} accepted; "
+                f"paid -> ledger (received -> processed) p50 {p50:.0f} ms, p99 {p99:.0f} ms over {n} orders"
             )
     finally:
         for server in reversed(started):

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from sqlalchemy import BigInteger, DateTime, Integer, create_engine, event, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import DeclarativeBase, sessionmaker
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
 # 64-bit ids on PostgreSQL; SQLite only auto-increments an INTEGER primary key.
@@ -68,6 +68,27 @@ def insert_new(session, model):
     return (pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert)(model)
 
 
+MEMO = "fenxiao.memo"
+
+
+def memo(session: Session, name: str) -> dict:
+    """A dictionary that lives as long as the session's current transaction.
+
+    Domain lookups keep the rows this transaction has read, locked or created in it (orders
+    locked ``FOR UPDATE``, members by platform identity, bindings, month tallies, accounts), so
+    a batch can load them with a few ``IN`` queries up front and every later lookup is a hit.
+    It is emptied when the transaction commits or anything rolls back (a savepoint included):
+    a lock or a row created in it may be gone then.
+    """
+    return session.info.setdefault(MEMO, {}).setdefault(name, {})
+
+
+@event.listens_for(Session, "after_commit")
+@event.listens_for(Session, "after_soft_rollback")
+def _forget(session, *_args) -> None:
+    session.info.pop(MEMO, None)
+
+
 def advisory_lock(session, namespace: str, key: int) -> None:
     """Hold a PostgreSQL transaction-scoped advisory lock on ``(namespace, key)`` until commit.
 
@@ -88,7 +109,10 @@ class Database:
         if url.startswith("sqlite"):
             kwargs["connect_args"] = {"check_same_thread": False, "timeout": 10}
         else:
-            kwargs.update(pool_size=10, max_overflow=20, pool_pre_ping=True)
+            # No pre-ping: it would cost every acknowledgement a round trip. A connection a
+            # database restart broke fails its one request (the platform retries) and SQLAlchemy
+            # then replaces the pool's connections; recycling bounds a connection's age.
+            kwargs.update(pool_size=10, max_overflow=20, pool_recycle=1800)
         self.engine = create_engine(url, **kwargs)
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)

@@ -17,6 +17,7 @@ from plugin.config import Config
 from plugin.db import Database
 from plugin.jobs import context
 from plugin.jobs.queues import InlineQueue, JobQueue, RQQueue, ThreadQueue
+from plugin.shops.credentials import CredentialCache
 
 EXTENSION = "fenxiao"
 
@@ -26,6 +27,7 @@ class Runtime:
     config: Config
     database: Database
     queue: JobQueue
+    credentials: CredentialCache  # the shops' webhook secrets, for intake (per process)
 
     def close(self) -> None:
         """Stop the queue's background work and close the database's connections."""
@@ -51,7 +53,8 @@ def build_queue(config: Config) -> JobQueue:
 
 def build(config: Config) -> Runtime:
     """A new runtime for ``config``; the inline and thread queues run their jobs in it."""
-    rt = Runtime(config, Database(normalize_database_url(config.database_url)), build_queue(config))
+    database = Database(normalize_database_url(config.database_url))
+    rt = Runtime(config, database, build_queue(config), CredentialCache(database))
     rt.queue.runtime = rt
     return rt
 

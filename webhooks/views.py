@@ -1,9 +1,11 @@
 """The intake endpoint. It does the least that makes a delivery safe: verify the signature over
-the raw bytes, validate the payload (so bad input gets a 4xx and no row), store it once, and
-enqueue its processing after the commit. Everything else happens in a job.
+the raw bytes, validate the payload (so bad input gets a 4xx and no row), store it once with one
+``INSERT … ON CONFLICT DO NOTHING`` and its ``COMMIT``, then wake the workers (one Redis
+``SET NX`` when a drain is already queued). Everything else happens in a job.
 
-Nothing that an unauthenticated caller can send takes a write lock: the shop and its secrets are
-read in a read-only transaction and the signature is checked before the one short write.
+The shop and its secrets come from the process's ``CredentialCache``, so nothing that an
+unauthenticated caller can send touches the database before the signature is checked, and a
+verified delivery costs the database that one short write.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from plugin.inbox import mailbox
 from plugin.jobs import tasks
 from plugin.orders import lifecycle
 from plugin.runtime import for_request
-from plugin.shops import tenants
+from plugin.shops.credentials import verified
 
 blueprint = Blueprint("webhooks", __name__)
 
@@ -38,21 +40,17 @@ def receive(platform: str, shop_id: int):
         return _error(PayloadError("empty body", "body"), 400)
     headers = dict(request.headers)
     rt = for_request()
-    database = rt.database
     try:
-        with database.read() as session:
-            shop = tenants.get_shop(session, shop_id)
-            if shop.platform != platform:
-                raise NotFound(f"shop {shop_id} does not take {platform} webhooks", "platform")
-            secrets = tenants.active_secrets(session, shop_id)
-        adapter.verify(headers, body, secrets)
+        if rt.credentials.get(shop_id).platform != platform:
+            raise NotFound(f"shop {shop_id} does not take {platform} webhooks", "platform")
+        shop = verified(rt.credentials, shop_id, lambda secrets: adapter.verify(headers, body, secrets))
         delivery = adapter.describe(headers, body)
         if delivery.kind == base.KIND_HEARTBEAT:
             return jsonify(adapter.acknowledgement()), 200
         ignore_reason = None
         if adapter.normalize_at_intake:
             ignore_reason = lifecycle.ignore_reason(shop, adapter.normalize(delivery, body))
-        with database.transaction() as session:
+        with rt.database.transaction() as session:
             event_id = mailbox.store(
                 session, shop_id, platform, delivery, headers, body, ignore_reason=ignore_reason
             )
@@ -63,5 +61,5 @@ def receive(platform: str, shop_id: int):
     except FenxiaoError as err:
         return _error(err, err.status)
     if event_id is not None and delivery.kind != base.KIND_IGNORED and ignore_reason is None:
-        tasks.enqueue_inbox_event(rt, event_id)
+        tasks.wake_workers(rt)
     return jsonify(adapter.acknowledgement()), 200

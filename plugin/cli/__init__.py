@@ -192,11 +192,11 @@ def inbox_replay(event_id):
 
 @inbox_group.command("sweep")
 def inbox_sweep():
-    """Enqueue every delivery whose job was lost or whose retry is due (run at once without Redis)."""
+    """Drain every due delivery now: those no wake-up reached and the failed ones due for retry."""
     config = _config()
     rt = runtime.build(config if config.jobs == "rq" else _config(jobs="inline"))
     with context.using(rt):
-        click.echo(f"enqueued {tasks.inbox_sweep()} event(s)")
+        click.echo(f"drained {tasks.inbox_sweep()} event(s)")
     rt.close()
 
 

@@ -61,9 +61,8 @@ def accrue(session: Session, shop: Shop, order: Order) -> list[Commission]:
     tally = tallies.lock(session, shop.id, [distributor.member_id for _, distributor in earning], month)
     rule_set = active_rules(session, shop)
     facts = OrderFacts(session, shop, order)
-    expense = journal.shop_account(session, shop.id, AccountKind.COMMISSION_EXPENSE, order.currency)
-    line_totals: dict[int, int] = defaultdict(int)
-    created = []
+    line_totals: dict[str, int] = defaultdict(int)
+    priced = []
     for tier, distributor in earning:
         figures = tally[distributor.member_id]
         session.add(
@@ -89,39 +88,48 @@ def accrue(session: Session, shop: Shop, order: Order) -> list[Commission]:
             )
             walk.add(line, pricing.amount)
             if pricing.amount > 0:
-                created.append(
-                    _book(session, shop, order, line, tier, distributor, pricing, rule_set, expense)
-                )
+                priced.append((_commission(shop, order, line, tier, distributor, pricing, rule_set), line))
         if tier == 1:
             figures.sales += sum(line.paid_amount - line.refunded_amount for line in order.lines)
         figures.commission += walk.paid
-    return created
+    if not priced:
+        return []
+    session.add_all(commission for commission, _ in priced)
+    session.flush()  # one flush for the order: its new lines and commissions get their ids
+    expense = journal.shop_account(session, shop.id, AccountKind.COMMISSION_EXPENSE, order.currency)
+    for commission, line in priced:
+        _post(session, shop, order, line, commission, expense)
+    return [commission for commission, _ in priced]
 
 
-def _book(session, shop, order, line, tier, distributor, pricing, rule_set, expense) -> Commission:
-    """Store one line's commission and post it: commission expense -> the beneficiary's pending."""
-    beneficiary_id = distributor.member_id
-    commission = Commission(
+def _commission(shop, order, line, tier, distributor, pricing, rule_set) -> Commission:
+    """One line's commission for one tier (``settle_after`` is set when the order completes,
+    which is always after it is paid)."""
+    return Commission(
         shop_id=shop.id,
         order_id=order.id,
-        order_line_id=line.id,
-        beneficiary_id=beneficiary_id,
+        line=line,
+        beneficiary_id=distributor.member_id,
         tier=tier,
         currency=order.currency,
         amount=pricing.amount,
         rule_version=rule_set.version,
         explanation=pricing.explanation,
-    )  # settle_after is set when the order completes, which is always after it is paid
-    session.add(commission)
-    session.flush()
-    pending = journal.account(session, shop.id, beneficiary_id, AccountKind.PENDING, order.currency)
+    )
+
+
+def _post(session, shop, order, line, commission, expense) -> None:
+    """Post a new commission: commission expense -> the beneficiary's pending; and audit it."""
+    beneficiary, currency = commission.beneficiary_id, order.currency
+    pending = journal.account(session, shop.id, beneficiary, AccountKind.PENDING, currency)
     journal.post(
         session,
         shop.id,
         f"accrue:{commission.id}",
         "accrue",
-        [journal.debit(expense, pricing.amount), journal.credit(pending, pricing.amount)],
-        memo=f"order {order.external_id} line {line.external_id} tier {tier}",
+        [journal.debit(expense, commission.amount), journal.credit(pending, commission.amount)],
+        memo=f"order {order.external_id} line {line.external_id} tier {commission.tier}",
+        new_key=True,
     )
     trail.record(
         session,
@@ -130,9 +138,8 @@ def _book(session, shop, order, line, tier, distributor, pricing, rule_set, expe
         "commission",
         commission.id,
         order=order.external_id,
-        tier=tier,
-        beneficiary_id=beneficiary_id,
-        amount=pricing.amount,
-        rule_version=rule_set.version,
+        tier=commission.tier,
+        beneficiary_id=commission.beneficiary_id,
+        amount=commission.amount,
+        rule_version=commission.rule_version,
     )
-    return commission

@@ -12,6 +12,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from plugin import db
 from plugin.commissions.models import NewBuyerClaim
 from plugin.db import insert_new, utcnow
 from plugin.orders.models import Order
@@ -21,26 +22,51 @@ def claim_first_order(session: Session, order: Order) -> bool:
     """Record ``order`` as its buyer's first paid order unless another has been. Returns whether it is."""
     if order.buyer_member_id is None:
         return False
-    session.execute(
-        insert_new(session, NewBuyerClaim)
-        .values(
-            shop_id=order.shop_id,
-            buyer_member_id=order.buyer_member_id,
-            order_id=order.id,
-            claimed_at=utcnow(),
-        )
-        .on_conflict_do_nothing(index_elements=["shop_id", "buyer_member_id"])
-    )
+    claims = db.memo(session, "claims")
+    key = (order.shop_id, order.buyer_member_id)
+    if key not in claims:
+        with session.no_autoflush:  # the order and its buyer exist already; nothing else is needed
+            won = session.scalar(
+                insert_new(session, NewBuyerClaim)
+                .values(
+                    shop_id=order.shop_id,
+                    buyer_member_id=order.buyer_member_id,
+                    order_id=order.id,
+                    claimed_at=utcnow(),
+                )
+                .on_conflict_do_nothing(index_elements=["shop_id", "buyer_member_id"])
+                .returning(NewBuyerClaim.order_id)
+            )
+        if won is not None:
+            claims[key] = won
     return is_first_order(session, order)
+
+
+def load_claims(session: Session, shop_id: int, buyer_ids) -> None:
+    """Remember the claims of ``buyer_ids`` (one ``SELECT … IN``) for this transaction."""
+    buyers = sorted(set(buyer_ids))
+    if not buyers:
+        return
+    claims = db.memo(session, "claims")
+    for buyer, order_id in session.execute(
+        select(NewBuyerClaim.buyer_member_id, NewBuyerClaim.order_id).where(
+            NewBuyerClaim.shop_id == shop_id, NewBuyerClaim.buyer_member_id.in_(buyers)
+        )
+    ):
+        claims[(shop_id, buyer)] = order_id
 
 
 def is_first_order(session: Session, order: Order) -> bool:
     """Whether ``order`` holds its buyer's new-buyer claim."""
-    return (
-        session.scalar(
+    claims = db.memo(session, "claims")
+    key = (order.shop_id, order.buyer_member_id)
+    if key not in claims:
+        claimed = session.scalar(
             select(NewBuyerClaim.order_id).where(
                 NewBuyerClaim.shop_id == order.shop_id, NewBuyerClaim.buyer_member_id == order.buyer_member_id
             )
         )
-        == order.id
-    )
+        if claimed is None:
+            return False
+        claims[key] = claimed
+    return claims[key] == order.id

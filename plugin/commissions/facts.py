@@ -36,7 +36,7 @@ class TierWalk:
         tier: 1 = the buyer's direct inviter.
         sales_before: The beneficiary's direct (tier-1) sales this month before this order.
         commission_before: The beneficiary's commission this month before this order.
-        line_totals: Line id -> commission the lower tiers earned on it (shared by the tiers).
+        line_totals: Line external id -> commission the lower tiers earned on it (shared by the tiers).
         sales: Tier-1 sales of the earlier lines of this order.
         paid: Commission of this tier on the earlier lines of this order.
     """
@@ -44,7 +44,7 @@ class TierWalk:
     tier: int
     sales_before: int
     commission_before: int
-    line_totals: dict[int, int] = field(default_factory=lambda: defaultdict(int))
+    line_totals: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     sales: int = 0
     paid: int = 0
 
@@ -53,7 +53,7 @@ class TierWalk:
         if self.tier == 1:
             self.sales += line.paid_amount
         self.paid += amount
-        self.line_totals[line.id] += amount
+        self.line_totals[line.external_id] += amount
 
 
 class OrderFacts:
@@ -92,6 +92,6 @@ class OrderFacts:
             beneficiary_month_sales=walk.sales_before + walk.sales,
             already_paid_this_order=walk.paid,
             already_paid_this_month=walk.commission_before + walk.paid,
-            already_paid_this_line=walk.line_totals[line.id],
+            already_paid_this_line=walk.line_totals[line.external_id],
             line_ceiling=line.paid_amount * self.ceiling_bp // BASIS_POINTS,
         )

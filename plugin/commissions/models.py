@@ -58,7 +58,7 @@ class Commission(Base):
     settle_after: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
-    line: Mapped[OrderLine] = relationship(viewonly=True, lazy="raise")
+    line: Mapped[OrderLine] = relationship(lazy="raise")  # set at accrual: the line may be new
 
     @property
     def remaining(self) -> int:

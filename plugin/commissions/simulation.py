@@ -76,7 +76,7 @@ def _order_lines(
 ) -> Iterator[rules.HistoricalLine]:
     actual = {(c.order_line_id, c.tier): c.amount for c in commissions_of(session, order.id)}
     facts = OrderFacts(session, shop, order)
-    line_totals: dict[int, int] = defaultdict(int)
+    line_totals: dict[str, int] = defaultdict(int)
     for attribution in attributions:
         walk = TierWalk(
             attribution.tier, attribution.sales_before, attribution.commission_before, line_totals

@@ -3,9 +3,11 @@ inline in tests and the demo. All three take the same job functions and id-only 
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import queue
 import threading
+import uuid
 from collections.abc import Callable
 from typing import Protocol
 
@@ -25,6 +27,13 @@ class JobQueue(Protocol):
     def enqueue(self, func: Callable, *args, job_id: str, queue_name: str = EVENTS) -> bool:
         """Run ``func(*args)`` as a job; False if it could not be queued (nothing raised)."""
 
+    def wake(self, func: Callable, *, queue_name: str = EVENTS) -> bool:
+        """Queue ``func()`` unless a wake-up of ``queue_name`` is queued already and not yet
+        taken (``woken``); False if it could not be queued (nothing raised)."""
+
+    def woken(self, queue_name: str = EVENTS) -> None:
+        """Called by the job a wake-up queued, when it starts: the next ``wake`` queues again."""
+
     def ping(self) -> bool:
         """Whether jobs can be queued now."""
 
@@ -42,6 +51,12 @@ class InlineQueue:
         with using(self.runtime):
             func(*args)
         return True
+
+    def wake(self, func: Callable, *, queue_name: str = EVENTS) -> bool:
+        return self.enqueue(func, job_id=f"wake:{queue_name}", queue_name=queue_name)
+
+    def woken(self, queue_name: str = EVENTS) -> None:
+        """Every wake-up runs at once: nothing to take."""
 
     def ping(self) -> bool:
         return True
@@ -64,6 +79,7 @@ class ThreadQueue:
 
     def __init__(self):
         self._jobs: queue.Queue = queue.Queue()
+        self._waking: set[str] = set()  # queues with a wake-up queued and not yet taken
         self._timers: list[threading.Event] = []
         self._thread = threading.Thread(target=self._run, name="fenxiao-jobs", daemon=True)
         self._thread.start()
@@ -93,6 +109,15 @@ class ThreadQueue:
     def enqueue(self, func: Callable, *args, job_id: str, queue_name: str = EVENTS) -> bool:
         self._jobs.put((func, args))
         return True
+
+    def wake(self, func: Callable, *, queue_name: str = EVENTS) -> bool:
+        if queue_name not in self._waking:  # two threads may both queue one: harmless
+            self._waking.add(queue_name)
+            self.enqueue(func, job_id=f"wake:{queue_name}", queue_name=queue_name)
+        return True
+
+    def woken(self, queue_name: str = EVENTS) -> None:
+        self._waking.discard(queue_name)
 
     def join(self):
         self._jobs.join()
@@ -137,6 +162,26 @@ class RQQueue:
         except Exception as exc:  # noqa: BLE001 - redis down: the sweep will pick the work up
             log.warning("could not enqueue %s (%s); the inbox sweep will retry", job_id, exc)
             return False
+
+    WAKE_TTL = 120  # seconds: a wake-up whose job was lost stops blocking new ones by then
+
+    def wake(self, func: Callable, *, queue_name: str = EVENTS) -> bool:
+        """One ``SET NX`` round trip when a wake-up is pending already; else queue the job."""
+        flag = f"fenxiao:wake:{queue_name}"
+        try:
+            if not self.connection.set(flag, 1, nx=True, ex=self.WAKE_TTL):
+                return True  # a queued job will see what was stored before this call
+        except Exception as exc:  # noqa: BLE001 - redis down: the sweep will drain the inbox
+            log.warning("could not wake the %s workers (%s); the inbox sweep will", queue_name, exc)
+            return False
+        if self.enqueue(func, job_id=f"wake-{uuid.uuid4().hex}", queue_name=queue_name):
+            return True
+        with contextlib.suppress(Exception):
+            self.connection.delete(flag)
+        return False
+
+    def woken(self, queue_name: str = EVENTS) -> None:
+        self.connection.delete(f"fenxiao:wake:{queue_name}")
 
     def ping(self) -> bool:
         try:

@@ -5,32 +5,44 @@ Arguments are ids; each job reads the database as the source of truth and is ide
 
 from __future__ import annotations
 
+import time
+
 from plugin import runtime
 from plugin.commissions import settlement
 from plugin.db import utcnow
 from plugin.inbox import mailbox
 from plugin.jobs.queues import EVENTS, SETTLEMENT
 
-
-def process_inbox_event(event_id: int) -> str:
-    return mailbox.process(runtime.for_job().database, event_id)
+DRAIN_SECONDS = 20  # a drain job hands over to a fresh one after this long, so jobs stay short
 
 
-def enqueue_inbox_event(rt: runtime.Runtime, event_id: int) -> bool:
-    """Queue an event's processing; if the queue is unreachable, make it due for the next sweep."""
-    if rt.queue.enqueue(process_inbox_event, event_id, job_id=f"inbox-{event_id}", queue_name=EVENTS):
-        return True
-    mailbox.due_now(rt.database, event_id)
-    return False
+def drain_inbox() -> int:
+    """Apply every due inbox event, a batch per transaction, until none is left (or for
+    ``DRAIN_SECONDS``, then wake a fresh drain). Returns how many events it claimed.
+
+    It first takes the wake-up it was queued for, so a delivery stored while it runs wakes
+    another drain: none is ever left waiting for the sweep.
+    """
+    rt = runtime.for_job()
+    rt.queue.woken(EVENTS)
+    total, deadline = 0, time.monotonic() + DRAIN_SECONDS
+    while claimed := mailbox.drain(rt.database):
+        total += claimed
+        if time.monotonic() > deadline:
+            wake_workers(rt)
+            break
+    return total
+
+
+def wake_workers(rt: runtime.Runtime) -> bool:
+    """Make sure a drain is queued for newly stored events (cheap when one already is). False if
+    the queue is unreachable: the events are kept, and the inbox sweep drains them."""
+    return rt.queue.wake(drain_inbox, queue_name=EVENTS)
 
 
 def inbox_sweep() -> int:
-    """Re-enqueue events whose job was lost (Redis down, worker killed) or whose retry is due."""
-    rt = runtime.for_job()
-    ids = mailbox.due_for_retry(rt.database, utcnow())
-    for event_id in ids:
-        enqueue_inbox_event(rt, event_id)
-    return len(ids)
+    """Drain what no wake-up reached (Redis was down) and the failed events whose retry is due."""
+    return drain_inbox()
 
 
 def settlement_sweep() -> int:

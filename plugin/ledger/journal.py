@@ -13,6 +13,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, contains_eager
 
 from adapters.money import Money
+from plugin import db
+from plugin.db import insert_new
 from plugin.errors import UnbalancedTransaction
 from plugin.ledger.models import (
     DEBIT_NORMAL,
@@ -37,9 +39,9 @@ def account(
 ) -> Account:
     """The account, created on first use. ``lock`` takes a row lock to serialize balance checks.
 
-    Accounts never change once created, so each session remembers the ones it has seen.
+    Accounts never change once created, so each transaction remembers the ones it has seen.
     """
-    seen = session.info.setdefault("fenxiao_accounts", {})
+    seen = db.memo(session, "accounts")
     cache_key = (shop_id, member_id, kind, currency)
     if not lock and cache_key in seen:
         return seen[cache_key]
@@ -64,6 +66,41 @@ def account(
     return found
 
 
+def open_accounts(
+    session: Session, shop_id: int, member_ids: Iterable[int], kind: AccountKind, currency: str
+) -> None:
+    """Make sure the ``kind`` accounts of ``member_ids`` exist and remember them (for a batch):
+    one ``SELECT … IN``, and for the missing ones one ``INSERT … ON CONFLICT DO NOTHING`` and a
+    second ``SELECT``."""
+    seen = db.memo(session, "accounts")
+    wanted = {m for m in member_ids if (shop_id, m, kind, currency) not in seen}
+    for attempt in range(2):
+        if not wanted:
+            return
+        found = session.scalars(
+            select(Account).where(
+                Account.shop_id == shop_id,
+                Account.kind == kind,
+                Account.currency == currency,
+                Account.member_id.in_(sorted(wanted)),
+            )
+        )
+        for row in found:
+            seen[(shop_id, row.member_id, kind, currency)] = row
+            wanted.discard(row.member_id)
+        if wanted and attempt == 0:
+            session.execute(
+                insert_new(session, Account)
+                .values(
+                    [
+                        {"shop_id": shop_id, "member_id": m, "kind": kind, "currency": currency}
+                        for m in sorted(wanted)
+                    ]
+                )
+                .on_conflict_do_nothing()
+            )
+
+
 def shop_account(session: Session, shop_id: int, kind: AccountKind, currency: str) -> Account:
     return account(session, shop_id, SHOP_OWNER, kind, currency)
 
@@ -80,9 +117,19 @@ def already_posted(session: Session, shop_id: int, key: str) -> bool:
 
 
 def post(
-    session: Session, shop_id: int, key: str, kind: str, legs: Iterable[tuple[Account, Money]], memo: str = ""
+    session: Session,
+    shop_id: int,
+    key: str,
+    kind: str,
+    legs: Iterable[tuple[Account, Money]],
+    memo: str = "",
+    *,
+    new_key: bool = False,
 ) -> LedgerTransaction | None:
     """Post a balanced transaction once. Returns ``None`` if ``key`` was posted before.
+
+    ``new_key`` says the caller knows the key cannot have been posted (it names a row made in
+    this transaction), so the lookup is skipped; the unique key still refuses a second posting.
 
     Raises:
         UnbalancedTransaction: the legs do not sum to zero, mix currencies, or are empty.
@@ -91,7 +138,7 @@ def post(
     currencies = {amount.currency for _, amount in legs} | {acct.currency for acct, _ in legs}
     if not legs or len(currencies) != 1 or sum(amount.minor for _, amount in legs) != 0:
         raise UnbalancedTransaction(f"transaction {key!r} does not balance: {legs!r}")
-    if already_posted(session, shop_id, key):
+    if not new_key and already_posted(session, shop_id, key):
         return None
     entries = [
         LedgerEntry(shop_id=shop_id, account_id=acct.id, amount=amount.minor, currency=amount.currency)

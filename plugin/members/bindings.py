@@ -20,6 +20,7 @@ from sqlalchemy import exists, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from plugin import db
 from plugin.audit import trail
 from plugin.db import advisory_lock
 from plugin.errors import BindingRefused
@@ -31,7 +32,18 @@ SOURCES = ("invite_code", "link", "qr", "order_ref")
 
 def binding_of(session: Session, member_id: int, *, fresh: bool = False) -> Binding | None:
     """The member's binding; ``fresh`` reads it from the database, not the session's copy."""
+    if not fresh and member_id in db.memo(session, "unbound"):
+        return None
     return session.get(Binding, member_id, populate_existing=fresh)
+
+
+def load_bindings(session: Session, member_ids) -> None:
+    """Load the bindings of ``member_ids`` with one ``SELECT … IN`` and remember who has none."""
+    members = sorted(set(member_ids))
+    if not members:
+        return
+    found = set(session.scalars(select(Binding.member_id).where(Binding.member_id.in_(members))))
+    db.memo(session, "unbound").update(dict.fromkeys(m for m in members if m not in found))
 
 
 def _lock_members(session: Session, *member_ids: int) -> None:
@@ -88,13 +100,18 @@ def bind(
         )
     if inviter.member_id == member_id:
         raise BindingRefused("a member cannot bind to their own invite code", "invite_code")
-    _lock_members(session, member_id, inviter.member_id)
-    existing = binding_of(session, member_id, fresh=True)
-    if existing is not None:
-        return existing  # bound meanwhile: first wins
-    if _would_cycle(session, shop_id, member_id, inviter.member_id):
-        raise BindingRefused("binding would create a cycle in the invite tree", "invite_code")
-    upper = binding_of(session, inviter.member_id, fresh=True)
+    if member_id in db.memo(session, "new_members"):
+        # Made by this transaction: nobody else sees the member yet, so nobody can bind it or
+        # under it (no lock, no cycle). The inviter's ancestors are those of this moment.
+        upper = binding_of(session, inviter.member_id)
+    else:
+        _lock_members(session, member_id, inviter.member_id)
+        existing = binding_of(session, member_id, fresh=True)
+        if existing is not None:
+            return existing  # bound meanwhile: first wins
+        if _would_cycle(session, shop_id, member_id, inviter.member_id):
+            raise BindingRefused("binding would create a cycle in the invite tree", "invite_code")
+        upper = binding_of(session, inviter.member_id, fresh=True)
     binding = Binding(
         member_id=member_id,
         shop_id=shop_id,
@@ -104,12 +121,16 @@ def bind(
         source=source,
         source_ref=source_ref,
     )
-    try:
-        with session.begin_nested():
-            session.add(binding)
-            session.flush()
-    except IntegrityError:
-        return binding_of(session, member_id)  # a concurrent first binding won
+    if member_id in db.memo(session, "new_members"):
+        session.add(binding)  # written with the next flush: no one else can bind this member
+    else:
+        try:
+            with session.begin_nested():
+                session.add(binding)
+                session.flush()
+        except IntegrityError:
+            return binding_of(session, member_id)  # a concurrent first binding won
+    db.memo(session, "unbound").pop(member_id, None)
     trail.record(
         session,
         shop_id,

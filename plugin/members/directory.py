@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import secrets
 
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import insert, or_, select
 from sqlalchemy.orm import Session
 
+from plugin import db
 from plugin.audit import trail
+from plugin.db import insert_new
 from plugin.errors import InvalidSetting, NotFound
 from plugin.members.models import Binding, Distributor, DistributorStatus, Member, MemberIdentity
 
@@ -17,32 +18,74 @@ _CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: codes are re
 
 def member_for_identity(session: Session, shop_id: int, platform: str, external_id: str) -> Member:
     """The member behind a platform identity, created on first sight (race-safe)."""
-    query = (
-        select(Member)
-        .join(MemberIdentity, MemberIdentity.member_id == Member.id)
+    key = (shop_id, platform, external_id)
+    known = db.memo(session, "members")
+    if key not in known:
+        members_for_identities(session, shop_id, platform, [external_id])
+    return known[key]
+
+
+def members_for_identities(session: Session, shop_id: int, platform: str, external_ids) -> dict[str, Member]:
+    """The members behind many identities of one platform, the missing ones created: one query
+    when all are known, three more when some are new (a ``SELECT``, the new members' ``INSERT``
+    and their identities' ``INSERT … ON CONFLICT DO NOTHING``).
+
+    If another worker creates the same identity at the same moment, its member wins and the one
+    made here is deleted again. Members created by this transaction are remembered as new: no
+    one else can see them yet, so nobody can be bound under them (``bindings.bind``).
+    """
+    known = db.memo(session, "members")
+    wanted = sorted({e for e in external_ids if (shop_id, platform, e) not in known})
+    if wanted:
+        _find_members(session, shop_id, platform, wanted)
+        missing = [e for e in wanted if (shop_id, platform, e) not in known]
+        if missing:
+            _create_members(session, shop_id, platform, missing)
+    return {e: known[(shop_id, platform, e)] for e in external_ids}
+
+
+def _find_members(session: Session, shop_id: int, platform: str, external_ids: list[str]) -> None:
+    rows = session.execute(
+        select(MemberIdentity.external_id, Member)
+        .join(Member, MemberIdentity.member_id == Member.id)
         .where(
             MemberIdentity.shop_id == shop_id,
             MemberIdentity.platform == platform,
-            MemberIdentity.external_id == external_id,
+            MemberIdentity.external_id.in_(external_ids),
         )
     )
-    member = session.scalar(query)
-    if member is not None:
-        return member
-    try:
-        with session.begin_nested():
-            member = Member(shop_id=shop_id)
-            session.add(member)
-            session.flush()
-            session.add(
-                MemberIdentity(
-                    shop_id=shop_id, platform=platform, external_id=external_id, member_id=member.id
-                )
+    known = db.memo(session, "members")
+    for external_id, member in rows:
+        known[(shop_id, platform, external_id)] = member
+
+
+def _create_members(session: Session, shop_id: int, platform: str, external_ids: list[str]) -> None:
+    made = session.scalars(insert(Member).returning(Member), [{"shop_id": shop_id} for _ in external_ids])
+    members = dict(zip(external_ids, made, strict=True))  # alike but for their ids: any pairing does
+    won = set(
+        session.scalars(
+            insert_new(session, MemberIdentity)
+            .values(
+                [
+                    {"shop_id": shop_id, "platform": platform, "external_id": e, "member_id": m.id}
+                    for e, m in members.items()
+                ]
             )
-            session.flush()
-    except IntegrityError:
-        member = session.scalar(query)  # another worker created it first
-    return member
+            .on_conflict_do_nothing()
+            .returning(MemberIdentity.external_id)
+        )
+    )
+    known, new = db.memo(session, "members"), db.memo(session, "new_members")
+    for external_id, member in members.items():
+        if external_id in won:
+            known[(shop_id, platform, external_id)] = member
+            new[member.id] = True
+        else:  # another worker created this identity first: use its member
+            session.delete(member)
+    lost = [e for e in external_ids if e not in won]
+    if lost:
+        session.flush()
+        _find_members(session, shop_id, platform, lost)
 
 
 def get_member(session: Session, shop_id: int, member_id: int) -> Member:
@@ -85,6 +128,8 @@ def make_distributor(
         status=DistributorStatus.APPROVED,
     )
     session.add(distributor)
+    db.memo(session, "not_distributors").pop(member_id, None)
+    db.memo(session, "codes").pop((shop_id, code), None)
     trail.record(
         session,
         shop_id,
@@ -132,13 +177,37 @@ def update_distributor(
 
 
 def distributor_by_code(session: Session, shop_id: int, code: str) -> Distributor | None:
-    return session.scalar(
-        select(Distributor).where(Distributor.shop_id == shop_id, Distributor.invite_code == code)
-    )
+    known = db.memo(session, "codes")
+    if (shop_id, code) not in known:
+        load_distributors(session, shop_id, codes=[code])
+    return known[(shop_id, code)]
+
+
+def load_distributors(session: Session, shop_id: int, *, member_ids=(), codes=()) -> None:
+    """Load the distributor records of ``member_ids`` and of the owners of ``codes`` (one
+    ``SELECT``) and remember who has none, so later lookups in this transaction hit."""
+    members, codes = set(member_ids), set(codes)
+    if not members and not codes:
+        return
+    rows = session.scalars(
+        select(Distributor).where(
+            Distributor.shop_id == shop_id,
+            or_(Distributor.member_id.in_(sorted(members)), Distributor.invite_code.in_(sorted(codes))),
+        )
+    ).all()
+    by_code, absent = db.memo(session, "codes"), db.memo(session, "not_distributors")
+    for code in codes:
+        by_code[(shop_id, code)] = None
+    absent.update(dict.fromkeys(members))
+    for row in rows:
+        by_code[(shop_id, row.invite_code)] = row
+        absent.pop(row.member_id, None)
 
 
 def is_earning(session: Session, member_id: int) -> Distributor | None:
     """The member's distributor record if they may earn commissions now."""
+    if member_id in db.memo(session, "not_distributors"):
+        return None
     distributor = session.get(Distributor, member_id)
     if distributor is not None and distributor.status == DistributorStatus.APPROVED:
         return distributor

@@ -13,12 +13,15 @@ a cancellation of a paid order moves nothing by itself, its refunds carry the mo
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, lazyload, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from adapters import schema
 from adapters.money import split_largest_remainder
+from plugin import db
 from plugin.audit import trail
 from plugin.commissions import accrual, buyers, reversal, settlement, tallies
 from plugin.commissions.lifecycle import commissions_of
@@ -28,6 +31,7 @@ from plugin.errors import BindingRefused, NotFound
 from plugin.members.bindings import bind, binding_of
 from plugin.members.directory import member_for_identity
 from plugin.orders.models import Order, OrderLine, OrderStatus, Refund, RefundLine
+from plugin.shops.credentials import Credentials
 from plugin.shops.models import Shop
 from plugin.states import StateMachine
 
@@ -44,7 +48,7 @@ EARNING = (S.PAID, S.COMPLETED)
 MACHINE = StateMachine("order", TRANSITIONS)
 
 
-def ignore_reason(shop: Shop, document: schema.Order | schema.Refund | None) -> str | None:
+def ignore_reason(shop: Shop | Credentials, document: schema.Order | schema.Refund | None) -> str | None:
     """Why a normalized delivery must never touch this shop's orders or ledger (None: apply it).
 
     An order or refund in another currency than the shop's would be priced into accounts no
@@ -76,17 +80,54 @@ def snapshot_target(snapshot: schema.Order) -> OrderStatus:
 
 def lock_order(session: Session, shop_id: int, platform: str, external_id: str, currency: str) -> Order:
     """The order row, inserted if new, locked ``FOR UPDATE`` for the rest of the transaction."""
-    session.execute(
+    locked = db.memo(session, "orders")
+    key = (shop_id, platform, external_id)
+    if key not in locked:
+        lock_orders(session, shop_id, platform, {external_id: currency})
+    return locked[key]
+
+
+def lock_orders(session: Session, shop_id: int, platform: str, currencies: Mapping[str, str]) -> None:
+    """Insert the orders not seen yet and lock them all ``FOR UPDATE``, in id order (so two
+    batches never wait on each other in a circle): one ``INSERT`` and one ``SELECT`` for a batch.
+
+    ``currencies`` maps each external id to the currency its first delivery names. The locked
+    rows are remembered for the transaction (``lock_order`` returns them); the ones this call
+    inserted are remembered as new, so their lines and refunds need no lookup.
+    """
+    external_ids = sorted(currencies)
+    inserted = session.scalars(
         insert_new(session, Order)
-        .values(shop_id=shop_id, platform=platform, external_id=external_id, currency=currency)
+        .values(
+            [
+                {"shop_id": shop_id, "platform": platform, "external_id": e, "currency": currencies[e]}
+                for e in external_ids
+            ]
+        )
         .on_conflict_do_nothing()  # the column defaults give a new order's status and totals
-    )
-    return session.scalar(
+        .returning(Order.id)
+    ).all()
+    new = db.memo(session, "new_orders")
+    new.update(dict.fromkeys(inserted))
+    rows = session.scalars(
         select(Order)
-        .where(Order.shop_id == shop_id, Order.platform == platform, Order.external_id == external_id)
+        .where(Order.shop_id == shop_id, Order.platform == platform, Order.external_id.in_(external_ids))
+        .order_by(Order.id)
         .with_for_update()
         .execution_options(populate_existing=True)
-    )
+        .options(lazyload(Order.lines))  # set below: one query for all
+    ).all()
+    lines: dict[int, list[OrderLine]] = {order.id: [] for order in rows}
+    known = [order.id for order in rows if order.id not in new]
+    if known:
+        for line in session.scalars(
+            select(OrderLine).where(OrderLine.order_id.in_(known)).order_by(OrderLine.id)
+        ):
+            lines[line.order_id].append(line)
+    locked = db.memo(session, "orders")
+    for order in rows:
+        set_committed_value(order, "lines", lines[order.id])
+        locked[(shop_id, platform, order.external_id)] = order
 
 
 def by_external_id(session: Session, shop: Shop, external_id: str) -> Order:
@@ -102,20 +143,21 @@ def by_external_id(session: Session, shop: Shop, external_id: str) -> Order:
 
 
 def _sync_lines(session: Session, order: Order, lines: tuple[schema.OrderLine, ...]) -> None:
+    """Make the order's lines those of the snapshot (new rows are written with the next flush)."""
     current = {line.external_id: line for line in order.lines}
     wanted = {line.external_id for line in lines}
-    for line in lines:
-        row = current.get(line.external_id) or OrderLine(
-            shop_id=order.shop_id, order_id=order.id, external_id=line.external_id
-        )
-        for field in ("product_id", "sku", "category", "quantity", "unit_price", "discount", "paid_amount"):
-            setattr(row, field, getattr(line, field))
-        session.add(row)
     for external_id, row in current.items():
         if external_id not in wanted:
+            order.lines.remove(row)
             session.delete(row)
-    session.flush()
-    session.refresh(order, ["lines"])
+    for line in lines:
+        row = current.get(line.external_id)
+        if row is None:
+            row = OrderLine(shop_id=order.shop_id, external_id=line.external_id, refunded_amount=0)
+            order.lines.append(row)
+        for field in ("product_id", "sku", "category", "quantity", "unit_price", "discount", "paid_amount"):
+            setattr(row, field, getattr(line, field))
+    order.lines.sort(key=lambda row: row.id or 2**63)  # as loaded: by id, the new ones after
     order.paid_total = sum(line.paid_amount for line in order.lines)
 
 
@@ -194,6 +236,7 @@ def apply_refund(session: Session, shop: Shop, refund: schema.Refund) -> Order:
         )
     )
     if known is None:
+        db.memo(session, "refunded_orders")[order.id] = True
         row = Refund(
             shop_id=shop.id,
             order_id=order.id,
@@ -255,11 +298,13 @@ def refunded_per_line(session: Session, order: Order) -> dict[str, int]:
 
 def _apply_refunds(session: Session, shop: Shop, order: Order) -> None:
     """Derive each line's refunded amount from all stored refunds, then reverse commissions."""
+    if order.id in db.memo(session, "new_orders") and order.id not in db.memo(session, "refunded_orders"):
+        return  # inserted by this transaction and no refund recorded since: nothing to derive
     refunded = refunded_per_line(session, order)
     newly_refunded = {}
     for line in order.lines:
         now_refunded = min(refunded.get(line.external_id, 0), line.paid_amount)
-        newly_refunded[line.id] = now_refunded - line.refunded_amount
+        newly_refunded[line.external_id] = now_refunded - line.refunded_amount
         line.refunded_amount = now_refunded
     order.refunded_total = sum(line.refunded_amount for line in order.lines)
     if order.status in EARNING:

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from plugin import db
 from plugin.audit import trail
 from plugin.errors import InvalidSetting
 from plugin.shops.models import Category
@@ -67,6 +68,7 @@ def replace_tree(session: Session, shop_id: int, parents, *, actor: str = trail.
         tree[parent] = None  # a parent named only as a parent is a root
     found = _ancestors(tree)
     session.execute(delete(Category).where(Category.shop_id == shop_id))
+    db.memo(session, "categories").clear()
     session.add_all(
         Category(shop_id=shop_id, name=name, parent=tree[name], ancestors=found[name])
         for name in sorted(tree)
@@ -83,10 +85,17 @@ def parents_of(session: Session, shop_id: int) -> dict[str, str | None]:
 
 def ancestors(session: Session, shop_id: int, names: Iterable[str]) -> dict[str, tuple[str, ...]]:
     """Ancestors (nearest first) of each of ``names`` found in the shop's tree."""
+    known = db.memo(session, "categories")
     names = sorted(set(names))
-    if not names:
-        return {}
-    rows = session.execute(
-        select(Category.name, Category.ancestors).where(Category.shop_id == shop_id, Category.name.in_(names))
-    )
-    return {name: tuple(chain) for name, chain in rows}
+    missing = [name for name in names if (shop_id, name) not in known]
+    if missing:
+        for name in missing:
+            known[(shop_id, name)] = None  # not in the tree
+        rows = session.execute(
+            select(Category.name, Category.ancestors).where(
+                Category.shop_id == shop_id, Category.name.in_(missing)
+            )
+        )
+        for name, chain in rows:
+            known[(shop_id, name)] = tuple(chain)
+    return {name: known[(shop_id, name)] for name in names if known[(shop_id, name)] is not None}

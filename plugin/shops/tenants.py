@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 import rules
 from adapters.registry import PLATFORMS
+from plugin import db
 from plugin.audit import trail
 from plugin.db import utcnow
 from plugin.errors import InvalidSetting, NotFound, Unauthorized
@@ -203,8 +204,13 @@ def rotate_secret(
 
 
 def active_rules(session: Session, shop: Shop) -> RuleSetVersion:
-    return session.scalar(
-        select(RuleSetVersion).where(
-            RuleSetVersion.shop_id == shop.id, RuleSetVersion.version == shop.active_rule_version
+    """The shop's active rule set version (remembered for the transaction: versions never change)."""
+    known = db.memo(session, "rule_sets")
+    key = (shop.id, shop.active_rule_version)
+    if key not in known:
+        known[key] = session.scalar(
+            select(RuleSetVersion).where(
+                RuleSetVersion.shop_id == shop.id, RuleSetVersion.version == shop.active_rule_version
+            )
         )
-    )
+    return known[key]

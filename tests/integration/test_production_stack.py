@@ -30,7 +30,13 @@ def wait_for_commissions(stack, shop) -> dict:
 
 
 @pytest.mark.integration
-def test_web_only_stores_and_enqueues_then_the_worker_applies_commissions(stack, start_worker):
+def queued(stack) -> list[str]:
+    """The jobs waiting on the events queue, by kind (``wake`` is a drain of the inbox)."""
+    return [job_id.split("-")[0] for job_id in Queue("events", connection=stack.redis.connection()).job_ids]
+
+
+@pytest.mark.integration
+def test_web_only_stores_and_wakes_then_the_worker_applies_commissions(stack, start_worker):
     shop = stack.add_shop()
     inviter_id = stack.add_inviter(shop)
 
@@ -40,7 +46,7 @@ def test_web_only_stores_and_enqueues_then_the_worker_applies_commissions(stack,
     assert stack.inbox() == [(1, "orders/paid", "received", 0)]
     assert stack.order_count() == 0
     assert stack.get_order(shop).status_code == 404
-    assert Queue("events", connection=stack.redis.connection()).job_ids == ["inbox-1"]
+    assert queued(stack) == ["wake"]
 
     start_worker()
     order = wait_for_commissions(stack, shop)
@@ -51,28 +57,44 @@ def test_web_only_stores_and_enqueues_then_the_worker_applies_commissions(stack,
     assert (order["status"], order["paid_total"], order["buyer_member_id"]) == ("paid", 39800, buyer_id)
     assert stack.inviter_of(shop, buyer_id) == inviter_id  # bound by the order's ref code
     assert stack.inbox() == [(1, "orders/paid", "processed", 1)]
-    assert Queue("events", connection=stack.redis.connection()).job_ids == []
+    assert queued(stack) == []
+
+
+@pytest.mark.integration
+def test_deliveries_stored_while_a_drain_waits_queue_no_second_job_and_are_all_applied(stack, start_worker):
+    shop = stack.add_shop()
+    stack.add_inviter(shop)
+    template = json.loads(fixture_bytes("shopify", "orders_paid"))
+    for n in range(5):
+        body = json.dumps(dict(template, id=template["id"] + n)).encode()
+        assert stack.post_order_paid(shop, body=body).status_code == 200
+
+    assert queued(stack) == ["wake"]  # the first stored event woke the workers; the others saw it
+    start_worker()
+    assert wait_until(lambda: {e[2] for e in stack.inbox()} == {"processed"}, timeout=POLL_SECONDS)
+    assert stack.order_count() == 5
+    stack.post_order_paid(shop, body=json.dumps(dict(template, id=template["id"] + 9)).encode())
+    assert wait_until(lambda: stack.order_count() == 6, timeout=POLL_SECONDS)  # the drain woke again
 
 
 @pytest.mark.integration
 def test_a_duplicate_delivery_is_stored_enqueued_and_processed_once(stack, start_worker):
     shop = stack.add_shop()
     inviter_id = stack.add_inviter(shop)
-    events = Queue("events", connection=stack.redis.connection())
 
     first = stack.post_order_paid(shop, webhook_id="delivery-1")
     again = stack.post_order_paid(shop, webhook_id="delivery-1")
 
     assert [(r.status_code, r.json()) for r in (first, again)] == [(200, ACK), (200, ACK)]
     assert stack.inbox() == [(1, "orders/paid", "received", 0)]
-    assert events.job_ids == ["inbox-1"]
+    assert queued(stack) == ["wake"]
 
     start_worker()
     order = wait_for_commissions(stack, shop)
     late = stack.post_order_paid(shop, webhook_id="delivery-1")
 
     assert (late.status_code, late.json()) == (200, ACK)
-    assert events.job_ids == []
+    assert queued(stack) == []  # a duplicate wakes nobody
     assert stack.inbox() == [(1, "orders/paid", "processed", 1)]
     assert (
         commission_summary(stack.get_order(shop).json())
@@ -153,16 +175,13 @@ def test_a_webhook_taken_while_redis_is_down_is_kept_and_processed_once_it_is_ba
     assert (reply.status_code, reply.json()) == (200, ACK)
     assert stack.inbox() == [(1, "orders/paid", "received", 0)]
     assert stack.order_count() == 0
-    assert "could not enqueue inbox-1" in stack.web.read_log()
+    assert "could not wake the events workers" in stack.web.read_log()
 
-    stack.redis.start()  # no persistence: it comes back empty, so the job really was never queued
+    stack.redis.start()  # no persistence: it comes back empty, so no drain was ever queued
     events = Queue("events", connection=stack.redis.connection())
     assert events.job_ids == []
-    # The failed enqueue made the event due at once: the first sweep after Redis is back takes it.
-    assert stack.run("inbox", "sweep") == "enqueued 1 event(s)\n"
-    assert events.job_ids == ["inbox-1"]
-
-    start_worker()
+    # The event was due from the moment it was stored: the first sweep after Redis is back drains it.
+    assert stack.run("inbox", "sweep") == "drained 1 event(s)\n"
     order = wait_for_commissions(stack, shop)
 
     assert commission_summary(order) == expected_commissions(inviter_id)

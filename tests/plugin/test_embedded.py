@@ -101,7 +101,7 @@ def test_web_requests_and_the_job_thread_write_at_once_and_everything_is_process
         assert journal.unbalanced_transactions(session, shop.id) == []
 
 
-def test_the_sweep_timer_finds_an_event_whose_job_was_lost(embedded):
+def test_the_sweep_timer_drains_an_event_no_wake_up_reached(embedded):
     _app, rt = embedded
     shop = new_shop(rt)
     body = fixture_bytes("shopify", "orders_paid").replace(b"INV-B7K2", b"INV-X")
@@ -110,7 +110,7 @@ def test_the_sweep_timer_finds_an_event_whose_job_was_lost(embedded):
         event_id = mailbox.store(
             session, shop.id, "shopify", get_adapter("shopify").describe(headers, body), headers, body
         )
-    mailbox.due_now(rt.database, event_id)  # stored, never queued: as if the process died
+    assert event_id is not None  # stored, no worker woken: as if the process died after the commit
     assert wait_until(lambda: counts(rt, shop.id) == (1, 1, 2), timeout=15), counts(rt, shop.id)
 
 

@@ -13,7 +13,11 @@ from plugin.db import utcnow
 from plugin.inbox import mailbox
 from plugin.inbox.models import InboxEvent
 from plugin.orders import lifecycle
+from plugin.orders.models import Order
 from tests.conftest import fixture_bytes, shopify_headers
+
+ORDER_PAID = fixture_bytes("shopify", "orders_paid")
+ORDER_FULFILLED = fixture_bytes("shopify", "orders_fulfilled")
 
 
 def stored(database, shop, body=None, topic="orders/paid") -> int:
@@ -73,24 +77,71 @@ def test_a_payload_the_adapter_cannot_read_is_dead_at_once(database, shop):
     assert row.last_error == "PayloadError: line_items.0.price must be a non-negative decimal string"
 
 
-def test_the_sweep_does_not_queue_an_event_again_while_it_waits(database, shop, broken):
+def due(database, now) -> list[int]:
+    """The ids a drain would claim at ``now`` (read only: the claim is rolled back)."""
+    with database.read() as session:
+        return [event.id for event in mailbox._claim(session, now, 100)]
+
+
+def test_a_failed_event_is_not_claimed_again_before_its_retry_time(database, shop, broken):
     event_id = stored(database, shop)
     assert mailbox.process(database, event_id) == "failed"
+    assert due(database, utcnow()) == []  # backing off
+    assert mailbox.drain(database) == 0
     later = utcnow() + mailbox.backoff(1) + timedelta(seconds=1)
-    assert mailbox.due_for_retry(database, utcnow()) == []  # backing off
-    assert mailbox.due_for_retry(database, later) == [event_id]
-    assert mailbox.due_for_retry(database, later) == []  # queued: leased until STUCK_AFTER
-    assert mailbox.due_for_retry(database, later + mailbox.STUCK_AFTER) == [event_id]  # its job was lost
+    assert due(database, later) == [event_id]
 
 
-def test_a_received_event_whose_job_was_lost_is_found_once_per_lease(database, shop):
-    event_id = stored(database, shop)
-    row = event(database, event_id)
+def test_a_received_event_is_due_at_once_and_drained_once(database, shop):
+    first, second = stored(database, shop), stored(database, shop, ORDER_FULFILLED, topic="orders/fulfilled")
+    row = event(database, first)
     assert (row.status, row.attempts, row.processed_at) == ("received", 0, None)
-    assert mailbox.due_for_retry(database, utcnow()) == []
-    stuck = utcnow() + mailbox.STUCK_AFTER + timedelta(seconds=1)
-    assert mailbox.due_for_retry(database, stuck) == [event_id]
-    assert mailbox.due_for_retry(database, stuck) == []
+    assert due(database, utcnow()) == [first, second]
+    assert mailbox.drain(database) == 2
+    assert [event(database, i).status for i in (first, second)] == ["processed", "processed"]
+    assert [event(database, i).attempts for i in (first, second)] == [1, 1]
+    assert mailbox.drain(database) == 0
+    assert due(database, utcnow() + timedelta(days=1)) == []  # processed is done
+
+
+def test_a_drain_takes_at_most_its_limit_in_arrival_order(database, shop):
+    ids = [stored(database, shop, ORDER_PAID + b" " * n) for n in range(3)]
+    assert mailbox.drain(database, limit=2) == 2
+    assert [event(database, i).status for i in ids] == ["processed", "processed", "received"]
+    assert mailbox.drain(database, limit=2) == 1
+
+
+def test_an_unreadable_event_in_a_batch_is_dead_and_the_others_are_applied(database, shop):
+    bad = stored(database, shop, ORDER_PAID.replace(b'"149.00"', b'"abc"'))
+    good = stored(database, shop, ORDER_FULFILLED, topic="orders/fulfilled")
+    assert mailbox.drain(database) == 2
+    assert (event(database, bad).status, event(database, bad).attempts) == ("dead", 1)
+    assert event(database, bad).last_error.startswith("PayloadError: line_items.0.price")
+    assert event(database, good).status == "processed"
+
+
+def test_a_batch_that_fails_is_applied_one_event_at_a_time(database, shop, monkeypatch):
+    """One event that breaks the batch's transaction fails alone; the others are processed."""
+    body = ORDER_PAID.replace(b"820982911946154508", b"820982911946154509")
+    bad, good = stored(database, shop), stored(database, shop, body)
+    working = lifecycle.apply_snapshot
+
+    def fail_first(session, shop_row, snapshot):
+        if snapshot.external_id == "820982911946154508":
+            raise RuntimeError("database on fire")
+        return working(session, shop_row, snapshot)
+
+    monkeypatch.setattr(lifecycle, "apply_snapshot", fail_first)
+    assert mailbox.drain(database) == 2
+    assert (event(database, bad).status, event(database, bad).last_error) == (
+        "failed",
+        "RuntimeError: database on fire",
+    )
+    assert event(database, good).status == "processed"
+    with database.transaction() as session:
+        assert {c.order_id for c in session.scalars(select(Commission))} <= {
+            o.id for o in session.scalars(select(Order).where(Order.external_id == "820982911946154509"))
+        }
 
 
 def test_replay_reprocesses_a_dead_event_for_real(database, shop, runner, broken):
@@ -148,7 +199,7 @@ def test_an_unknown_topic_is_kept_ignored_with_its_reason_and_lower_case_headers
     assert row.processed_at == row.received_at
     assert row.headers["x-shopify-topic"] == "products/create"
     assert all(name == name.lower() for name in row.headers)
-    assert mailbox.due_for_retry(database, utcnow() + timedelta(days=1)) == []  # ignored is done
+    assert due(database, utcnow() + timedelta(days=1)) == []  # ignored is done
 
 
 def test_a_long_error_is_kept_to_2000_characters(database, shop, monkeypatch):
@@ -159,17 +210,6 @@ def test_a_long_error_is_kept_to_2000_characters(database, shop, monkeypatch):
     event_id = stored(database, shop)
     mailbox.process(database, event_id)
     assert event(database, event_id).last_error == ("RuntimeError: " + "x" * 5000)[:2000]
-
-
-def test_processed_events_are_never_due_and_due_now_makes_one_due_at_once(database, shop):
-    done = stored(database, shop)
-    assert mailbox.process(database, done) == "processed"
-    waiting = stored(database, shop, fixture_bytes("shopify", "orders_fulfilled"), topic="orders/fulfilled")
-    later = utcnow() + timedelta(days=1)
-    assert mailbox.due_for_retry(database, utcnow()) == []
-    mailbox.due_now(database, waiting)
-    assert mailbox.due_for_retry(database, utcnow()) == [waiting]
-    assert done not in mailbox.due_for_retry(database, later)
 
 
 def test_a_failing_event_is_logged_with_its_traceback_and_each_event_with_its_time(

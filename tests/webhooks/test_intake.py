@@ -327,7 +327,7 @@ def test_an_old_secret_stops_working_when_its_grace_period_ends(send, shop, data
     assert count(database, InboxEvent) == 2
 
 
-def test_each_request_and_each_processed_event_log_one_line(send, shop, caplog):
+def test_each_request_and_each_drained_batch_log_one_line(send, shop, caplog):
     import logging
     import re
 
@@ -340,4 +340,4 @@ def test_each_request_and_each_processed_event_log_one_line(send, shop, caplog):
     assert re.fullmatch(rf"POST /webhooks/shopify/{shop.id} 400 \d+\.\d ms", http[1])
     events = [r.getMessage() for r in caplog.records if r.name == "plugin.inbox.mailbox"]
     assert len(events) == 1
-    assert re.fullmatch(r"event \d+ orders/paid processed in \d+\.\d ms", events[0])
+    assert re.fullmatch(r"drained 1 events \(processed=1\) in \d+\.\d ms", events[0])
