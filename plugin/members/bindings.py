@@ -6,6 +6,8 @@ close a cycle together (x under y, y under x) are made at the same moment:
 
 * every bind locks the rows of the member and of the inviter (in id order), so nobody can be
   bound under the member while its bind is checked and committed;
+* a member created by the same transaction (a new buyer, ``directory.members_for_identities``)
+  is seen by no one else yet, so it is bound without any lock;
 * a member with nobody under them is no one's ancestor, so binding them cannot close a cycle:
   that is the common case (a new buyer) and needs nothing more;
 * otherwise the bind takes the shop's binding lock (a PostgreSQL advisory lock) and walks the
