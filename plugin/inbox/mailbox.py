@@ -159,19 +159,18 @@ def _claim(session: Session, now: datetime, limit: int) -> list[InboxEvent]:
 
 def _apply_batch(session: Session, events: list[InboxEvent]) -> None:
     """Normalize every event, let ``orders.batch`` load what they need, then apply them in order."""
-    ready: dict[int, list[tuple[InboxEvent, schema.Order | schema.Refund]]] = defaultdict(list)
+    ready: dict[Shop, list[tuple[InboxEvent, schema.Order | schema.Refund]]] = defaultdict(list)
     for event in events:
         try:
             document = _normalize(event)
         except PayloadError as exc:
-            _give_up(event, exc)
+            _fail(event, exc, permanent=True)
             continue
         shop = session.get(Shop, event.shop_id)
         if _ignored(event, shop, document):
             continue
-        ready[shop.id].append((event, document))
-    for shop_id, group in ready.items():
-        shop = session.get(Shop, shop_id)
+        ready[shop].append((event, document))
+    for shop, group in ready.items():
         batch.prepare(session, shop, [document for _, document in group])
         for event, document in group:
             _apply_document(session, event, shop, document)
@@ -213,22 +212,21 @@ def _apply(session: Session, event: InboxEvent) -> None:
         _apply_document(session, event, shop, document)
 
 
-def _give_up(event: InboxEvent, exc: Exception) -> None:
-    """A payload the adapter cannot read will never succeed: dead at once, with the reason."""
-    event.attempts += 1
-    event.last_error = f"{type(exc).__name__}: {exc}"[:2000]
-    MACHINE.move(event, InboxStatus.DEAD)
-
-
 def _record_failure(database: Database, event_id: int, exc: Exception, *, permanent: bool = False) -> str:
     with database.transaction() as session:
         event = session.scalar(select(InboxEvent).where(InboxEvent.id == event_id).with_for_update())
-        event.attempts += 1
-        event.last_error = f"{type(exc).__name__}: {exc}"[:2000]
-        give_up = permanent or event.attempts >= MAX_ATTEMPTS
-        MACHINE.move(event, InboxStatus.DEAD if give_up else InboxStatus.FAILED)
-        event.next_attempt_at = utcnow() + backoff(event.attempts)
+        _fail(event, exc, permanent=permanent)
         return event.status
+
+
+def _fail(event: InboxEvent, exc: Exception, *, permanent: bool = False) -> None:
+    """Count a failed attempt with its error: retried after ``backoff``, or dead once it is
+    ``permanent`` (a payload the adapter cannot read never succeeds) or out of attempts."""
+    event.attempts += 1
+    event.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+    give_up = permanent or event.attempts >= MAX_ATTEMPTS
+    MACHINE.move(event, InboxStatus.DEAD if give_up else InboxStatus.FAILED)
+    event.next_attempt_at = utcnow() + backoff(event.attempts)
 
 
 def replay(database: Database, event_id: int) -> str:

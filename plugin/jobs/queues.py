@@ -167,7 +167,7 @@ class RQQueue:
 
     def wake(self, func: Callable, *, queue_name: str = EVENTS) -> bool:
         """One ``SET NX`` round trip when a wake-up is pending already; else queue the job."""
-        flag = f"fenxiao:wake:{queue_name}"
+        flag = self._wake_flag(queue_name)
         try:
             if not self.connection.set(flag, 1, nx=True, ex=self.WAKE_TTL):
                 return True  # a queued job will see what was stored before this call
@@ -181,7 +181,11 @@ class RQQueue:
         return False
 
     def woken(self, queue_name: str = EVENTS) -> None:
-        self.connection.delete(f"fenxiao:wake:{queue_name}")
+        self.connection.delete(self._wake_flag(queue_name))
+
+    @staticmethod
+    def _wake_flag(queue_name: str) -> str:
+        return f"fenxiao:wake:{queue_name}"
 
     def ping(self) -> bool:
         try:

@@ -73,32 +73,33 @@ def open_accounts(
     one ``SELECT … IN``, and for the missing ones one ``INSERT … ON CONFLICT DO NOTHING`` and a
     second ``SELECT``."""
     seen = db.memo(session, "accounts")
-    wanted = {m for m in member_ids if (shop_id, m, kind, currency) not in seen}
-    for attempt in range(2):
-        if not wanted:
-            return
-        found = session.scalars(
+
+    def missing() -> list[int]:
+        return sorted({m for m in member_ids if (shop_id, m, kind, currency) not in seen})
+
+    def remember(members: list[int]) -> None:
+        for row in session.scalars(
             select(Account).where(
                 Account.shop_id == shop_id,
                 Account.kind == kind,
                 Account.currency == currency,
-                Account.member_id.in_(sorted(wanted)),
+                Account.member_id.in_(members),
             )
-        )
-        for row in found:
+        ):
             seen[(shop_id, row.member_id, kind, currency)] = row
-            wanted.discard(row.member_id)
-        if wanted and attempt == 0:
-            session.execute(
-                insert_new(session, Account)
-                .values(
-                    [
-                        {"shop_id": shop_id, "member_id": m, "kind": kind, "currency": currency}
-                        for m in sorted(wanted)
-                    ]
-                )
-                .on_conflict_do_nothing()
+
+    member_ids = list(member_ids)
+    if wanted := missing():
+        remember(wanted)
+    if wanted := missing():
+        session.execute(
+            insert_new(session, Account)
+            .values(
+                [{"shop_id": shop_id, "member_id": m, "kind": kind, "currency": currency} for m in wanted]
             )
+            .on_conflict_do_nothing()
+        )
+        remember(wanted)
 
 
 def shop_account(session: Session, shop_id: int, kind: AccountKind, currency: str) -> Account:

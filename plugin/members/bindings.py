@@ -102,7 +102,8 @@ def bind(
         )
     if inviter.member_id == member_id:
         raise BindingRefused("a member cannot bind to their own invite code", "invite_code")
-    if member_id in db.memo(session, "new_members"):
+    made_here = member_id in db.memo(session, "new_members")
+    if made_here:
         # Made by this transaction: nobody else sees the member yet, so nobody can bind it or
         # under it (no lock, no cycle). The inviter's ancestors are those of this moment.
         upper = binding_of(session, inviter.member_id)
@@ -123,7 +124,7 @@ def bind(
         source=source,
         source_ref=source_ref,
     )
-    if member_id in db.memo(session, "new_members"):
+    if made_here:
         session.add(binding)  # written with the next flush: no one else can bind this member
     else:
         try:

@@ -107,7 +107,7 @@ def lock_orders(session: Session, shop_id: int, platform: str, currencies: Mappi
         .on_conflict_do_nothing()  # the column defaults give a new order's status and totals
         .returning(Order.id)
     ).all()
-    new = db.memo(session, "new_orders")
+    new = db.memo(session, "orders_without_refunds")  # inserted just now: nothing refunded yet
     new.update(dict.fromkeys(inserted))
     rows = session.scalars(
         select(Order)
@@ -236,7 +236,7 @@ def apply_refund(session: Session, shop: Shop, refund: schema.Refund) -> Order:
         )
     )
     if known is None:
-        db.memo(session, "refunded_orders")[order.id] = True
+        db.memo(session, "orders_without_refunds").pop(order.id, None)
         row = Refund(
             shop_id=shop.id,
             order_id=order.id,
@@ -298,7 +298,7 @@ def refunded_per_line(session: Session, order: Order) -> dict[str, int]:
 
 def _apply_refunds(session: Session, shop: Shop, order: Order) -> None:
     """Derive each line's refunded amount from all stored refunds, then reverse commissions."""
-    if order.id in db.memo(session, "new_orders") and order.id not in db.memo(session, "refunded_orders"):
+    if order.id in db.memo(session, "orders_without_refunds"):
         return  # inserted by this transaction and no refund recorded since: nothing to derive
     refunded = refunded_per_line(session, order)
     newly_refunded = {}

@@ -16,12 +16,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
-
 from adapters.errors import SignatureError
 from plugin.db import Database
 from plugin.shops import tenants
-from plugin.shops.models import ShopSecret
 
 
 @dataclass(frozen=True)
@@ -60,10 +57,7 @@ class CredentialCache:
     def _load(self, shop_id: int) -> Credentials:
         with self.database.read() as session:
             shop = tenants.get_shop(session, shop_id)
-            rows = session.scalars(
-                select(ShopSecret).where(ShopSecret.shop_id == shop_id).order_by(ShopSecret.id.desc())
-            )
-            secrets = tuple((row.secret, row.expires_at) for row in rows)
+            secrets = tuple(tenants.secrets_of(session, shop_id))
             return Credentials(shop.id, shop.platform, shop.currency, secrets, time.monotonic())
 
 

@@ -6,7 +6,7 @@ import hashlib
 import secrets
 import zoneinfo
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from sqlalchemy import select
@@ -177,12 +177,12 @@ def authenticate(session: Session, shop_id: int, api_key: str | None) -> Shop:
     return shop
 
 
-def active_secrets(session: Session, shop_id: int) -> list[str]:
-    now = utcnow()
+def secrets_of(session: Session, shop_id: int) -> list[tuple[str, datetime | None]]:
+    """The shop's webhook signing secrets, newest first, each with its expiry (None: current)."""
     rows = session.scalars(
         select(ShopSecret).where(ShopSecret.shop_id == shop_id).order_by(ShopSecret.id.desc())
     )
-    return [row.secret for row in rows if row.expires_at is None or row.expires_at > now]
+    return [(row.secret, row.expires_at) for row in rows]
 
 
 def rotate_secret(
