@@ -16,7 +16,9 @@ who are bound already. Each order has two lines; the shop pays tiers 1 and 2.
 from __future__ import annotations
 
 import argparse
+import cProfile
 import json
+import pstats
 import random
 import sys
 import tempfile
@@ -152,6 +154,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--distributors", type=int, default=2000)
     parser.add_argument("--new-share", type=float, default=0.6)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--profile",
+        type=int,
+        default=0,
+        metavar="N",
+        help="profile the drain and print its N costliest functions (by own time)",
+    )
     args = parser.parse_args(argv)
     rng = random.Random(args.seed)
     with tempfile.TemporaryDirectory() as tmp:
@@ -166,8 +175,12 @@ def main(argv: list[str] | None = None) -> int:
         counter = StatementCounter(database.engine)
         store_all(database, shop_id, bodies)
         acks = counter.take()
+        profiler = cProfile.Profile() if args.profile else None
         started = time.perf_counter()
-        drain(database)
+        if profiler:
+            profiler.runcall(drain, database)
+        else:
+            drain(database)
         elapsed = time.perf_counter() - started
         drained = counter.take()
         with database.read() as session:
@@ -188,6 +201,8 @@ def main(argv: list[str] | None = None) -> int:
     per_order = {word: round(n / orders, 2) for word, n in drained.most_common()}
     print(f"statements per paid order   | {sum(drained.values()) / orders:.2f}  {per_order}")
     print(f"drain rate (1 worker)       | {orders / elapsed:.1f} orders/s ({elapsed:.2f} s)")
+    if profiler:
+        pstats.Stats(profiler).sort_stats("tottime").print_stats(args.profile)
     return 0 if statuses.get("processed") == orders and not unbalanced else 1
 
 

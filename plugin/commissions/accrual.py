@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from sqlalchemy.orm import Session
 
 import rules
+from plugin import keys
 from plugin.audit import trail
 from plugin.commissions import tallies
 from plugin.commissions.facts import OrderFacts, TierWalk
@@ -49,6 +50,10 @@ def accrue(session: Session, shop: Shop, order: Order) -> list[Commission]:
     locked first (see ``plugin.commissions.tallies``), so caps and ladders see every order priced before
     this one, and no other at the same time. Each tier gets an ``Attribution`` recording the
     month figures it was priced with.
+
+    Nothing is flushed: the commissions take their ids from ``plugin.keys`` (their postings and
+    audit events are named by them), so a batch of orders writes every new row at its commit,
+    one ``INSERT`` per table.
     """
     earning = [
         (tier, distributor)
@@ -94,10 +99,11 @@ def accrue(session: Session, shop: Shop, order: Order) -> list[Commission]:
         figures.commission += walk.paid
     if not priced:
         return []
-    session.add_all(commission for commission, _ in priced)
-    session.flush()  # one flush for the order: its new lines and commissions get their ids
+    ids = keys.new_ids(session, Commission, len(priced))  # known now: no flush to learn them
     expense = journal.shop_account(session, shop.id, AccountKind.COMMISSION_EXPENSE, order.currency)
-    for commission, line in priced:
+    for (commission, line), commission_id in zip(priced, ids, strict=True):
+        commission.id = commission_id
+        session.add(commission)
         _post(session, shop, order, line, commission, expense)
     return [commission for commission, _ in priced]
 

@@ -16,6 +16,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from plugin.db import Base, BigID, UTCDateTime, utcnow
+from plugin.keys import numbered
 from plugin.orders.models import Order, OrderLine
 
 
@@ -30,6 +31,7 @@ class CommissionStatus(enum.StrEnum):
     CLAWED_BACK = "clawed_back"  # fully reversed after settlement
 
 
+@numbered
 class Commission(Base):
     """What one beneficiary earns at one tier from one order line.
 
@@ -84,6 +86,7 @@ class MonthTally(Base):
     commission: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
+@numbered
 class Attribution(Base):
     """An order priced for one beneficiary at one tier, and what it was priced with.
 

@@ -7,6 +7,7 @@ from sqlalchemy import BigInteger, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from plugin.db import Base, BigID, UTCDateTime, utcnow
+from plugin.keys import numbered
 
 
 class AccountKind(enum.StrEnum):
@@ -38,6 +39,7 @@ class Account(Base):
     currency: Mapped[str] = mapped_column(String(3))
 
 
+@numbered
 class LedgerTransaction(Base):
     """A balanced group of entries. ``key`` makes posting idempotent per shop."""
 
@@ -56,6 +58,7 @@ class LedgerTransaction(Base):
     )
 
 
+@numbered
 class LedgerEntry(Base):
     """One leg: ``amount`` > 0 debits the account, < 0 credits it. Append-only."""
 

@@ -33,19 +33,27 @@ SOURCES = ("invite_code", "link", "qr", "order_ref")
 
 
 def binding_of(session: Session, member_id: int, *, fresh: bool = False) -> Binding | None:
-    """The member's binding; ``fresh`` reads it from the database, not the session's copy."""
-    if not fresh and member_id in db.memo(session, "unbound"):
-        return None
-    return session.get(Binding, member_id, populate_existing=fresh)
+    """The member's binding; ``fresh`` reads it from the database, not the transaction's copy.
+
+    Bindings read or made in this transaction are kept in its memo (``None`` for a member known
+    to be unbound): the session's identity map holds rows only while someone refers to them.
+    """
+    known = db.memo(session, "bindings")
+    if not fresh and member_id in known:
+        return known[member_id]
+    known[member_id] = session.get(Binding, member_id, populate_existing=fresh)
+    return known[member_id]
 
 
 def load_bindings(session: Session, member_ids) -> None:
-    """Load the bindings of ``member_ids`` with one ``SELECT … IN`` and remember who has none."""
-    members = sorted(set(member_ids))
+    """Load the bindings of ``member_ids`` with one ``SELECT … IN`` (``None`` for who has none),
+    so ``binding_of`` answers without a query."""
+    known = db.memo(session, "bindings")
+    members = sorted(set(member_ids) - known.keys())
     if not members:
         return
-    found = set(session.scalars(select(Binding.member_id).where(Binding.member_id.in_(members))))
-    db.memo(session, "unbound").update(dict.fromkeys(m for m in members if m not in found))
+    found = {b.member_id: b for b in session.scalars(select(Binding).where(Binding.member_id.in_(members)))}
+    known.update({member: found.get(member) for member in members})
 
 
 def _lock_members(session: Session, *member_ids: int) -> None:
@@ -133,7 +141,7 @@ def bind(
                 session.flush()
         except IntegrityError:
             return binding_of(session, member_id)  # a concurrent first binding won
-    db.memo(session, "unbound").pop(member_id, None)
+    db.memo(session, "bindings")[member_id] = binding
     trail.record(
         session,
         shop_id,

@@ -7,6 +7,7 @@ from sqlalchemy import JSON, BigInteger, ForeignKey, Integer, String, UniqueCons
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from plugin.db import Base, BigID, UTCDateTime, utcnow
+from plugin.keys import numbered
 
 
 class OrderStatus(enum.StrEnum):
@@ -48,6 +49,7 @@ class Order(Base):
     lines: Mapped[list[OrderLine]] = relationship(order_by="OrderLine.id", lazy="selectin")
 
 
+@numbered
 class OrderLine(Base):
     __tablename__ = "order_line"
     __table_args__ = (UniqueConstraint("order_id", "external_id"),)
