@@ -62,10 +62,13 @@ def _sqlite_pragmas(dbapi_connection, _record):
     cursor.close()
 
 
+INSERTS = {"postgresql": pg_insert, "sqlite": sqlite_insert}  # each with on_conflict_do_nothing
+
+
 def insert_new(session, model):
     """``INSERT`` for ``model`` in the session's dialect, to be ended with ``.on_conflict_do_nothing()``:
     a row that a unique key already holds is left as it is (the first writer wins, no error)."""
-    return (pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert)(model)
+    return INSERTS[session.get_bind().dialect.name](model)
 
 
 MEMO = "fenxiao.memo"

@@ -6,10 +6,8 @@ from sqlalchemy import JSON, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from plugin.db import Base, BigID, UTCDateTime, utcnow
-from plugin.keys import numbered
 
 
-@numbered
 class AuditEvent(Base):
     """Who did what to which subject, and when. Append-only."""
 

@@ -9,12 +9,14 @@ at the same moment cannot both claim it (the second insert waits on the first an
 
 from __future__ import annotations
 
+import functools
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from plugin import db
 from plugin.commissions.models import NewBuyerClaim
-from plugin.db import insert_new, utcnow
+from plugin.db import INSERTS, utcnow
 from plugin.orders.models import Order
 
 
@@ -25,21 +27,29 @@ def claim_first_order(session: Session, order: Order) -> bool:
     claims = db.memo(session, "claims")
     key = (order.shop_id, order.buyer_member_id)
     if key not in claims:
-        with session.no_autoflush:  # the order and its buyer exist already; nothing else is needed
-            won = session.scalar(
-                insert_new(session, NewBuyerClaim)
-                .values(
-                    shop_id=order.shop_id,
-                    buyer_member_id=order.buyer_member_id,
-                    order_id=order.id,
-                    claimed_at=utcnow(),
-                )
-                .on_conflict_do_nothing(index_elements=["shop_id", "buyer_member_id"])
-                .returning(NewBuyerClaim.order_id)
-            )
+        won = session.connection().scalar(
+            _claim_statement(session.get_bind().dialect.name),
+            {
+                "shop_id": order.shop_id,
+                "buyer_member_id": order.buyer_member_id,
+                "order_id": order.id,
+                "claimed_at": utcnow(),
+            },
+        )  # Core, no autoflush: the order and its buyer exist already
         if won is not None:
             claims[key] = won
     return is_first_order(session, order)
+
+
+@functools.cache
+def _claim_statement(dialect: str):
+    """The claim's ``INSERT``, built once per dialect (values bound at execution)."""
+    table = NewBuyerClaim.__table__
+    return (
+        INSERTS[dialect](table)
+        .on_conflict_do_nothing(index_elements=["shop_id", "buyer_member_id"])
+        .returning(table.c.order_id)
+    )
 
 
 def load_claims(session: Session, shop_id: int, buyer_ids) -> None:

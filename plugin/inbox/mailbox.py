@@ -10,6 +10,7 @@ is retried with backoff; after ``MAX_ATTEMPTS`` it is parked as dead for a manua
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import time
@@ -23,7 +24,7 @@ from sqlalchemy.orm import Session
 from adapters import base, schema
 from adapters.errors import PayloadError
 from adapters.registry import get_adapter
-from plugin.db import Database, insert_new, utcnow
+from plugin.db import INSERTS, Database, utcnow
 from plugin.inbox.models import InboxEvent, InboxStatus
 from plugin.orders import batch, lifecycle
 from plugin.shops.models import Shop
@@ -67,27 +68,35 @@ def store(
     if delivery.kind == base.KIND_IGNORED and ignore_reason is None:
         ignore_reason = f"topic {delivery.topic} is not acted on"
     ignored = ignore_reason is not None
-    statement = (
-        insert_new(session, InboxEvent)
-        .values(
-            shop_id=shop_id,
-            platform=platform,
-            event_key=delivery.event_key,
-            topic=delivery.topic,
-            kind=delivery.kind,
-            headers={k.lower(): v for k, v in headers.items()},
-            body=body,
-            body_sha256=hashlib.sha256(body).hexdigest(),
-            status=InboxStatus.IGNORED if ignored else InboxStatus.RECEIVED,
-            reason=ignore_reason,
-            received_at=now,
-            next_attempt_at=now,  # due at once
-            processed_at=now if ignored else None,
-        )
-        .on_conflict_do_nothing()  # either unique key: the delivery id, or topic + body hash
-        .returning(InboxEvent.id)
+    row = dict(
+        shop_id=shop_id,
+        platform=platform,
+        event_key=delivery.event_key,
+        topic=delivery.topic,
+        kind=delivery.kind,
+        headers={k.lower(): v for k, v in headers.items()},
+        body=body,
+        body_sha256=hashlib.sha256(body).hexdigest(),
+        status=InboxStatus.IGNORED if ignored else InboxStatus.RECEIVED,
+        reason=ignore_reason,
+        received_at=now,
+        next_attempt_at=now,  # due at once
+        processed_at=now if ignored else None,
     )
-    return session.scalar(statement)
+    connection = session.connection()
+    return connection.scalar(_store_statement(connection.dialect.name), row)
+
+
+@functools.cache
+def _store_statement(dialect: str):
+    """The intake ``INSERT``, built once per dialect: values are bound at execution, so an
+    acknowledgement spends no time building or keying a statement."""
+    table = InboxEvent.__table__
+    return (
+        INSERTS[dialect](table)
+        .on_conflict_do_nothing()  # either unique key: the delivery id, or topic + body hash
+        .returning(table.c.id)
+    )
 
 
 def backoff(attempts: int) -> timedelta:

@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, contains_eager
 
 from adapters.money import Money
-from plugin import db
+from plugin import appends, db, keys
 from plugin.db import insert_new
 from plugin.errors import UnbalancedTransaction
 from plugin.ledger.models import (
@@ -56,7 +56,7 @@ def account(
     found = session.scalar(query)
     if found is None:
         try:
-            with session.begin_nested():
+            with appends.savepoint(session):
                 found = Account(shop_id=shop_id, member_id=member_id, kind=kind, currency=currency)
                 session.add(found)
                 session.flush()
@@ -107,6 +107,7 @@ def shop_account(session: Session, shop_id: int, kind: AccountKind, currency: st
 
 
 def already_posted(session: Session, shop_id: int, key: str) -> bool:
+    appends.write(session)
     return (
         session.scalar(
             select(LedgerTransaction.id).where(
@@ -126,9 +127,11 @@ def post(
     memo: str = "",
     *,
     new_key: bool = False,
-) -> LedgerTransaction | None:
-    """Post a balanced transaction once. Returns ``None`` if ``key`` was posted before.
+) -> int | None:
+    """Post a balanced transaction once. Returns its id, or ``None`` if ``key`` was posted before.
 
+    The transaction and its entries are queued (``plugin.appends``) and written with the
+    transaction's other postings, one ``INSERT`` per table; every read here writes them first.
     ``new_key`` says the caller knows the key cannot have been posted (it names a row made in
     this transaction), so the lookup is skipped; the unique key still refuses a second posting.
 
@@ -141,13 +144,25 @@ def post(
         raise UnbalancedTransaction(f"transaction {key!r} does not balance: {legs!r}")
     if not new_key and already_posted(session, shop_id, key):
         return None
-    entries = [
-        LedgerEntry(shop_id=shop_id, account_id=acct.id, amount=amount.minor, currency=amount.currency)
-        for acct, amount in legs
-    ]
-    txn = LedgerTransaction(shop_id=shop_id, key=key, kind=kind, memo=memo, entries=entries)
-    session.add(txn)  # written with the next flush, entries batched
-    return txn
+    (txn_id,) = keys.new_ids(session, LedgerTransaction, 1)
+    appends.append(
+        session,
+        LedgerTransaction,
+        {"id": txn_id, "shop_id": shop_id, "key": key, "kind": kind, "memo": memo, "posted_at": db.utcnow()},
+    )
+    for acct, amount in legs:
+        appends.append(
+            session,
+            LedgerEntry,
+            {
+                "shop_id": shop_id,
+                "transaction_id": txn_id,
+                "account_id": acct.id,
+                "amount": amount.minor,
+                "currency": amount.currency,
+            },
+        )
+    return txn_id
 
 
 def debit(acct: Account, minor: int) -> tuple[Account, Money]:
@@ -160,6 +175,7 @@ def credit(acct: Account, minor: int) -> tuple[Account, Money]:
 
 def balance(session: Session, acct: Account) -> int:
     """Balance in the account's normal direction (what is owed, for both sides)."""
+    appends.write(session)
     total = session.scalar(
         select(func.coalesce(func.sum(LedgerEntry.amount), 0)).where(LedgerEntry.account_id == acct.id)
     )
@@ -168,6 +184,7 @@ def balance(session: Session, acct: Account) -> int:
 
 def member_balances(session: Session, shop_id: int, member_id: int, currency: str) -> dict[str, int]:
     """A distributor's balance per account kind, derived from the entries."""
+    appends.write(session)
     rows = session.execute(
         select(Account.kind, func.sum(LedgerEntry.amount))
         .join(LedgerEntry)  # an account without entries is a kind absent below: 0
@@ -185,6 +202,7 @@ def entries_of(
     session: Session, shop_id: int, member_id: int, *, limit: int, before_id: int | None = None
 ) -> list[LedgerEntry]:
     """A member's entries, newest first, each with its account and transaction (page with ``before_id``)."""
+    appends.write(session)
     query = (
         select(LedgerEntry)
         .join(LedgerEntry.account)
@@ -201,6 +219,7 @@ def entries_of(
 
 def unbalanced_transactions(session: Session, shop_id: int | None = None) -> list[int]:
     """Ids of transactions whose entries do not sum to zero (should always be empty)."""
+    appends.write(session)
     query = (
         select(LedgerEntry.transaction_id)
         .group_by(LedgerEntry.transaction_id)

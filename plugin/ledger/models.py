@@ -58,7 +58,6 @@ class LedgerTransaction(Base):
     )
 
 
-@numbered
 class LedgerEntry(Base):
     """One leg: ``amount`` > 0 debits the account, < 0 credits it. Append-only."""
 

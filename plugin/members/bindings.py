@@ -22,7 +22,7 @@ from sqlalchemy import exists, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from plugin import db
+from plugin import appends, db
 from plugin.audit import trail
 from plugin.db import advisory_lock
 from plugin.errors import BindingRefused
@@ -136,7 +136,7 @@ def bind(
         session.add(binding)  # written with the next flush: no one else can bind this member
     else:
         try:
-            with session.begin_nested():
+            with appends.savepoint(session):
                 session.add(binding)
                 session.flush()
         except IntegrityError:

@@ -6,60 +6,48 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from plugin import keys
-from plugin.audit import trail
-from plugin.audit.models import AuditEvent
+from plugin.ledger.models import LedgerTransaction
+
+
+def txn(shop_id: int, key: str, txn_id: int | None = None) -> LedgerTransaction:
+    return LedgerTransaction(id=txn_id, shop_id=shop_id, key=key, kind="test")
 
 
 def test_ids_taken_early_and_rows_numbered_at_flush_never_collide(database, shop):
     with database.transaction() as session:
-        trail.record(session, shop.id, "test.before", "shop", shop.id)
+        session.add(txn(shop.id, "before"))
         session.flush()
-        taken = keys.new_ids(session, AuditEvent, 3)
-        late = [trail.record(session, shop.id, f"test.late{n}", "shop", shop.id) for n in range(2)]
-        for n, event_id in enumerate(taken):
-            session.add(
-                AuditEvent(
-                    id=event_id,
-                    shop_id=shop.id,
-                    actor="t",
-                    action=f"test.early{n}",
-                    subject_type="shop",
-                    subject_id=str(shop.id),
-                    data={},
-                )
-            )
+        taken = keys.new_ids(session, LedgerTransaction, 3)
+        late = [txn(shop.id, f"late{n}") for n in range(2)]
+        session.add_all(late)  # made after the ids were taken, written before the rows holding them
+        session.flush()
+        session.add_all(txn(shop.id, f"early{n}", txn_id) for n, txn_id in enumerate(taken))
     assert taken == sorted(taken) and len(set(taken)) == 3
     with database.transaction() as session:
-        after = keys.new_ids(session, AuditEvent, 1)[0]
-        rows = dict(
-            session.execute(
-                select(AuditEvent.action, AuditEvent.id).where(AuditEvent.action.like("test.%"))
-            ).all()
-        )
+        after = keys.new_ids(session, LedgerTransaction, 1)[0]
+        rows = dict(session.execute(select(LedgerTransaction.key, LedgerTransaction.id)).all())
     assert len(set(rows.values())) == 6
-    assert rows["test.before"] < taken[0]
+    assert rows["before"] < taken[0]
     # the rows numbered at flush were made in order, and after every id taken before them
-    assert taken[-1] < rows["test.late0"] < rows["test.late1"]
-    assert {late[0].id, late[1].id} == {rows["test.late0"], rows["test.late1"]}
+    assert taken[-1] < rows["late0"] < rows["late1"]
+    assert [row.id for row in late] == [rows["late0"], rows["late1"]]
     assert after > max(rows.values())  # a later transaction starts past every committed row
 
 
 def test_a_rolled_back_transaction_leaves_no_row_and_the_next_one_numbers_on(database, shop):
     try:
         with database.transaction() as session:
-            first = keys.new_ids(session, AuditEvent, 2)
-            trail.record(session, shop.id, "test.lost", "shop", shop.id)
+            first = keys.new_ids(session, LedgerTransaction, 2)
+            session.add(txn(shop.id, "lost"))
             session.flush()
             raise RuntimeError("stop")
     except RuntimeError:
         pass
     with database.transaction() as session:
-        event = trail.record(session, shop.id, "test.kept", "shop", shop.id)
+        kept = txn(shop.id, "kept")
+        session.add(kept)
         session.flush()
-        assert session.scalars(select(AuditEvent.action).where(AuditEvent.action.like("test.%"))).all() == [
-            "test.kept"
-        ]
-        assert event.id is not None
+        assert session.scalars(select(LedgerTransaction.key)).all() == ["kept"]
         # PostgreSQL's sequence never goes back; SQLite numbers from what is really stored
         if database.dialect == "postgresql":
-            assert event.id > max(first)
+            assert kept.id > max(first)

@@ -109,7 +109,7 @@ def test_an_unbalanced_transaction_is_reported_for_its_shop_only(database, make_
         assert journal.unbalanced_transactions(session, mine.id) == [broken.id]
         assert journal.unbalanced_transactions(session, other.id) == []
         assert journal.unbalanced_transactions(session) == [broken.id]
-        assert balanced.id not in journal.unbalanced_transactions(session)
+        assert balanced not in journal.unbalanced_transactions(session)
         session.rollback()
 
 
