@@ -44,6 +44,7 @@ FENXIAO = shutil.which("fenxiao", path=str(Path(sys.executable).parent)) or "fen
 INVITE_CODE = "INV-B7K2"  # the ref code carried by the sample order
 FIRST_ORDER_ID = 9_100_000_000_000_000
 PENDING = ("received", "failed")
+CLIENTS = 32  # paced phase: enough that a 100 ms acknowledgement still allows 300/s
 
 
 # -- processes ---------------------------------------------------------------------------------
@@ -170,8 +171,9 @@ def _millis(value: str) -> float:
     return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
 
 
-def paced(url: str, deliveries: list[tuple[bytes, dict]], rate: float) -> int:
-    """Post ``deliveries`` at ``rate`` per second (8 client threads); how many were accepted."""
+def paced(url: str, deliveries: list[tuple[bytes, dict]], rate: float) -> tuple[int, float]:
+    """Post ``deliveries`` at ``rate`` per second (``CLIENTS`` threads); how many were accepted,
+    and in how many seconds (a slow server makes the clients fall behind the rate)."""
     interval, start, accepted = 1 / rate, time.perf_counter(), [0]
     lock, position = threading.Lock(), iter(enumerate(deliveries))
 
@@ -189,12 +191,12 @@ def paced(url: str, deliveries: list[tuple[bytes, dict]], rate: float) -> int:
                     with lock:
                         accepted[0] += 1
 
-    threads = [threading.Thread(target=client, daemon=True) for _ in range(8)]
+    threads = [threading.Thread(target=client, daemon=True) for _ in range(CLIENTS)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    return accepted[0]
+    return accepted[0], time.perf_counter() - start
 
 
 def wait_processed(database_url: str, shop_id: int, expected: int, timeout: float) -> tuple[dict, float]:
@@ -396,11 +398,14 @@ def main() -> None:
         if args.paced_seconds:
             count = int(args.rate * args.paced_seconds)
             deliveries = [orders_paid(len(burst) + i, secret) for i in range(count)]
-            accepted = paced(f"{base['fenxiao']}/webhooks/shopify/{shop['shop_id']}", deliveries, args.rate)
+            accepted, seconds = paced(
+                f"{base['fenxiao']}/webhooks/shopify/{shop['shop_id']}", deliveries, args.rate
+            )
             wait_processed(database_url, shop["shop_id"], stored + accepted, args.drain_timeout)
             p50, p99, n = latencies(database_url, shop["shop_id"], stored)
             print(
-                f"paced: {args.rate:.0f}/s offered for {args.paced_seconds} s, {accepted} accepted; "
+                f"paced: {args.rate:.0f}/s offered for {args.paced_seconds} s, {accepted} accepted "
+                f"in {seconds:.1f} s ({accepted / seconds:.0f}/s); "
                 f"paid -> ledger (received -> processed) p50 {p50:.0f} ms, p99 {p99:.0f} ms over {n} orders"
             )
     finally:
