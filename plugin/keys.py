@@ -13,7 +13,8 @@ flushing each order to learn its ids.
   counted on in its memo. Every new row of a numbered table must then take its id here, or
   SQLite's own numbering would hand out the same one: ``before_flush`` numbers any row that has
   none (which also lets the ORM insert them with one ``executemany``; it inserts rows one by
-  one on SQLite when it must read their ids back). No numbered table is written with Core.
+  one on SQLite when it must read their ids back). A numbered table written with Core (the
+  ledger's transactions, ``plugin.appends``) takes every id from ``new_ids`` too.
 
 Ids keep growing in the order rows are made within a transaction; across concurrent
 PostgreSQL transactions, as with any sequence, they follow no commit order.
@@ -56,10 +57,19 @@ def new_ids(session: Session, model: type, count: int) -> list[int]:
         return taken
     following = db.memo(session, "next_id")
     if table.name not in following:
-        following[table.name] = (connection.scalar(select(func.max(table.c.id))) or 0) + 1
+        # past what is stored and past what this session handed out (a savepoint's rollback
+        # empties the memo while rows holding earlier ids may still be waiting to be written)
+        stored = connection.scalar(select(func.max(table.c.id))) or 0
+        following[table.name] = max(stored + 1, _handed_out(session).get(table.name, 0) + 1)
     first = following[table.name]
     following[table.name] = first + count
+    _handed_out(session)[table.name] = first + count - 1
     return list(range(first, first + count))
+
+
+def _handed_out(session: Session) -> dict[str, int]:
+    """The highest id this session handed out per table (for the session's life)."""
+    return session.info.setdefault("fenxiao.ids_handed_out", {})
 
 
 @event.listens_for(Session, "before_flush")

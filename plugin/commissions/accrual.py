@@ -99,8 +99,8 @@ def accrue(session: Session, shop: Shop, order: Order) -> list[Commission]:
         figures.commission += walk.paid
     if not priced:
         return []
-    ids = keys.new_ids(session, Commission, len(priced))  # known now: no flush to learn them
     expense = journal.shop_account(session, shop.id, AccountKind.COMMISSION_EXPENSE, order.currency)
+    ids = keys.new_ids(session, Commission, len(priced))  # known now: no flush to learn them
     for (commission, line), commission_id in zip(priced, ids, strict=True):
         commission.id = commission_id
         session.add(commission)

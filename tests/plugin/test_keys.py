@@ -51,3 +51,20 @@ def test_a_rolled_back_transaction_leaves_no_row_and_the_next_one_numbers_on(dat
         # PostgreSQL's sequence never goes back; SQLite numbers from what is really stored
         if database.dialect == "postgresql":
             assert kept.id > max(first)
+
+
+def test_ids_handed_out_before_a_rolled_back_savepoint_are_not_handed_out_again(database, shop):
+    with database.transaction() as session:
+        held = keys.new_ids(session, LedgerTransaction, 2)  # their rows are not written yet
+        try:
+            with session.begin_nested():
+                session.add(txn(shop.id, "inside"))
+                session.flush()
+                raise RuntimeError("roll the savepoint back")
+        except RuntimeError:
+            pass
+        later = keys.new_ids(session, LedgerTransaction, 1)
+        session.add_all(txn(shop.id, f"held{n}", txn_id) for n, txn_id in enumerate(held + later))
+    assert later[0] > max(held)
+    with database.read() as session:
+        assert sorted(session.scalars(select(LedgerTransaction.id))) == sorted(held + later)
