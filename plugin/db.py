@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import threading
 from contextlib import contextmanager, nullcontext
 from datetime import UTC, datetime
@@ -69,6 +70,14 @@ def insert_new(session, model):
     """``INSERT`` for ``model`` in the session's dialect, to be ended with ``.on_conflict_do_nothing()``:
     a row that a unique key already holds is left as it is (the first writer wins, no error)."""
     return INSERTS[session.get_bind().dialect.name](model)
+
+
+@functools.cache
+def insert_new_returning(dialect: str, column, conflict: tuple[str, ...] | None = None):
+    """``INSERT … ON CONFLICT DO NOTHING RETURNING column`` into ``column``'s table, built once per
+    dialect (and conflict target): its values are bound at execution, so a hot path spends no
+    time building or keying the statement. Returns nothing for a row a unique key holds already."""
+    return INSERTS[dialect](column.table).on_conflict_do_nothing(index_elements=conflict).returning(column)
 
 
 MEMO = "fenxiao.memo"

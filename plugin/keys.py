@@ -10,7 +10,7 @@ flushing each order to learn its ids.
   leaves one anyway. One query per chunk.
 * SQLite: a writing transaction holds the database's only write lock from its ``BEGIN
   IMMEDIATE``, so the next ids are ``max(id) + 1`` onwards, read once per transaction and
-  counted on in its memo. Every new row of a numbered table must then take its id here, or
+  counted on from there. Every new row of a numbered table must then take its id here, or
   SQLite's own numbering would hand out the same one: ``before_flush`` numbers any row that has
   none (which also lets the ORM insert them with one ``executemany``; it inserts rows one by
   one on SQLite when it must read their ids back). A numbered table written with Core (the
@@ -55,21 +55,18 @@ def new_ids(session: Session, model: type, count: int) -> list[int]:
             pool.extend(sorted(fetched))
         taken, pool[:count] = pool[:count], []
         return taken
-    following = db.memo(session, "next_id")
-    if table.name not in following:
-        # past what is stored and past what this session handed out (a savepoint's rollback
-        # empties the memo while rows holding earlier ids may still be waiting to be written)
+    # The highest id this session handed out per table. It outlives the memo, which a savepoint's
+    # rollback empties while rows holding earlier ids may still be waiting to be written; the
+    # memo only says whether this transaction has read what is stored.
+    highest = session.info.setdefault("fenxiao.highest_id", {})
+    read = db.memo(session, "ids_read")
+    if table.name not in read:
+        read[table.name] = True
         stored = connection.scalar(select(func.max(table.c.id))) or 0
-        following[table.name] = max(stored + 1, _handed_out(session).get(table.name, 0) + 1)
-    first = following[table.name]
-    following[table.name] = first + count
-    _handed_out(session)[table.name] = first + count - 1
+        highest[table.name] = max(stored, highest.get(table.name, 0))
+    first = highest[table.name] + 1
+    highest[table.name] += count
     return list(range(first, first + count))
-
-
-def _handed_out(session: Session) -> dict[str, int]:
-    """The highest id this session handed out per table (for the session's life)."""
-    return session.info.setdefault("fenxiao.ids_handed_out", {})
 
 
 @event.listens_for(Session, "before_flush")

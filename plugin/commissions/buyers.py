@@ -9,15 +9,15 @@ at the same moment cannot both claim it (the second insert waits on the first an
 
 from __future__ import annotations
 
-import functools
-
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from plugin import db
 from plugin.commissions.models import NewBuyerClaim
-from plugin.db import INSERTS, utcnow
+from plugin.db import insert_new_returning, utcnow
 from plugin.orders.models import Order
+
+CLAIM_KEY = ("shop_id", "buyer_member_id")  # one claim per buyer
 
 
 def claim_first_order(session: Session, order: Order) -> bool:
@@ -28,7 +28,9 @@ def claim_first_order(session: Session, order: Order) -> bool:
     key = (order.shop_id, order.buyer_member_id)
     if key not in claims:
         won = session.connection().scalar(
-            _claim_statement(session.get_bind().dialect.name),
+            insert_new_returning(
+                session.get_bind().dialect.name, NewBuyerClaim.__table__.c.order_id, CLAIM_KEY
+            ),
             {
                 "shop_id": order.shop_id,
                 "buyer_member_id": order.buyer_member_id,
@@ -39,17 +41,6 @@ def claim_first_order(session: Session, order: Order) -> bool:
         if won is not None:
             claims[key] = won
     return is_first_order(session, order)
-
-
-@functools.cache
-def _claim_statement(dialect: str):
-    """The claim's ``INSERT``, built once per dialect (values bound at execution)."""
-    table = NewBuyerClaim.__table__
-    return (
-        INSERTS[dialect](table)
-        .on_conflict_do_nothing(index_elements=["shop_id", "buyer_member_id"])
-        .returning(table.c.order_id)
-    )
 
 
 def load_claims(session: Session, shop_id: int, buyer_ids) -> None:

@@ -10,7 +10,6 @@ is retried with backoff; after ``MAX_ATTEMPTS`` it is parked as dead for a manua
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import logging
 import time
@@ -24,7 +23,7 @@ from sqlalchemy.orm import Session
 from adapters import base, schema
 from adapters.errors import PayloadError
 from adapters.registry import get_adapter
-from plugin.db import INSERTS, Database, utcnow
+from plugin.db import Database, insert_new_returning, utcnow
 from plugin.inbox.models import InboxEvent, InboxStatus
 from plugin.orders import batch, lifecycle
 from plugin.shops.models import Shop
@@ -84,19 +83,8 @@ def store(
         processed_at=now if ignored else None,
     )
     connection = session.connection()
-    return connection.scalar(_store_statement(connection.dialect.name), row)
-
-
-@functools.cache
-def _store_statement(dialect: str):
-    """The intake ``INSERT``, built once per dialect: values are bound at execution, so an
-    acknowledgement spends no time building or keying a statement."""
-    table = InboxEvent.__table__
-    return (
-        INSERTS[dialect](table)
-        .on_conflict_do_nothing()  # either unique key: the delivery id, or topic + body hash
-        .returning(table.c.id)
-    )
+    # either unique key refuses a repeat: the delivery id, or topic + body hash
+    return connection.scalar(insert_new_returning(connection.dialect.name, InboxEvent.__table__.c.id), row)
 
 
 def backoff(attempts: int) -> timedelta:
