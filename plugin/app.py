@@ -11,6 +11,7 @@ from flask_smorest import Api
 from sqlalchemy import text
 from werkzeug.exceptions import HTTPException
 
+import admin
 import webhooks
 from plugin import runtime
 from plugin.api import categories as categories_api
@@ -20,7 +21,7 @@ from plugin.api import require_json_body
 from plugin.api import rules as rules_api
 from plugin.api.auth import SECURITY_SCHEMES
 from plugin.api.converters import CONVERTERS, IdConverter
-from plugin.config import Config
+from plugin.config import Config, secret_key
 from plugin.errors import FenxiaoError
 from plugin.jobs import tasks
 
@@ -44,6 +45,7 @@ def create_app(config: Config | None = None) -> Flask:
         OPENAPI_VERSION="3.0.3",
         OPENAPI_URL_PREFIX="/api/v1",
         OPENAPI_JSON_PATH="openapi.json",
+        SECRET_KEY=secret_key(config),
     )
     app.extensions[runtime.EXTENSION] = rt
     app.url_map.converters.update(CONVERTERS)
@@ -56,6 +58,7 @@ def create_app(config: Config | None = None) -> Flask:
     api.register_blueprint(orders_api.blueprint)
     api.register_blueprint(rules_api.blueprint)
     api.register_blueprint(categories_api.blueprint)
+    admin.init_app(app, limiter_storage=config.redis_url or "memory://")
     _register_errors(app)
     _log_requests(app)
     app.before_request(require_json_body)

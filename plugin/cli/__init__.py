@@ -20,6 +20,7 @@ from plugin.cli.support import (
     log_serving,
     shop_summary,
 )
+from plugin.cli.users import user_group
 from plugin.commissions import settlement
 from plugin.config import Config
 from plugin.db import utcnow
@@ -223,3 +224,4 @@ main.add_command(serve)
 main.add_command(up)
 main.add_command(send_sample)
 main.add_command(rules_group)
+main.add_command(user_group)

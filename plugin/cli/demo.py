@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import secrets
 import tempfile
 import uuid
 from datetime import timedelta
@@ -24,6 +25,7 @@ from plugin.ledger import journal
 from plugin.members import bindings, directory
 from plugin.orders.models import Order
 from plugin.shops import tenants
+from plugin.users import accounts
 
 DEMO_FILE = Path("fenxiao-demo.json")
 CHAIN = ("A", "B", "C", "D")  # D's code is the ref carried by the sample order; buyer E is new
@@ -120,6 +122,19 @@ def demo(database_url):
     click.echo(f"unbalanced ledger transactions: {len(unbalanced)}")
 
 
+DEMO_ADMIN = "admin@example.com"
+
+
+def demo_admin(database, shop_id: int, base_url: str) -> dict:
+    """The demo shop's admin user, with a fresh random password (kept in the demo file)."""
+    password = secrets.token_urlsafe(12)
+    with database.transaction() as session:
+        accounts.add_user(
+            session, email=DEMO_ADMIN, password=password, role="admin", shop_id=shop_id, actor="quickstart"
+        )
+    return {"url": f"{base_url.rstrip('/')}/admin/", "email": DEMO_ADMIN, "password": password}
+
+
 def _buyer(session, shop_id: int) -> int:
     return session.scalar(select(Order.buyer_member_id).where(Order.shop_id == shop_id))
 
@@ -138,12 +153,19 @@ def up(host, port):
     url = runtime.normalize_database_url(config.database_url)
     migrations.upgrade(url)
     app = create_app(config)
+    database = app.extensions[runtime.EXTENSION].database
     if not DEMO_FILE.exists():
-        with app.extensions[runtime.EXTENSION].database.transaction() as session:
+        with database.transaction() as session:
             new = tenants.create_shop(session, name="Demo shop", platform="shopify", actor="quickstart")
             seed_chain(session, new.shop.id)
         DEMO_FILE.write_text(json.dumps(shop_summary(new, f"http://{host}:{port}"), indent=2))
+    demo_shop = json.loads(DEMO_FILE.read_text())
+    if "workbench" not in demo_shop:
+        demo_shop["workbench"] = demo_admin(database, demo_shop["shop_id"], f"http://{host}:{port}")
+        DEMO_FILE.write_text(json.dumps(demo_shop, indent=2))
     click.echo(f"demo shop (also in {DEMO_FILE}):\n{DEMO_FILE.read_text()}")
+    login = demo_shop["workbench"]
+    click.echo(f"workbench: {login['url']}  log in as {login['email']} / {login['password']}")
     click.echo("post a signed sample order:  fenxiao send-sample orders_paid")
     click.echo(f"serving on http://{host}:{port} (Ctrl-C stops)")
     log_serving()

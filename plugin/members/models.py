@@ -16,6 +16,8 @@ class Member(Base):
 
     id: Mapped[int] = mapped_column(BigID, primary_key=True)
     shop_id: Mapped[int] = mapped_column(ForeignKey("shop.id"), index=True)
+    # From the platform's customer data where it gives one; a phone number is stored masked.
+    display_name: Mapped[str | None] = mapped_column(String(200), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

@@ -19,13 +19,27 @@ class Shop(Base):
     currency: Mapped[str] = mapped_column(String(3))
     tier_depth: Mapped[int] = mapped_column(Integer, default=2)
     after_sales_days: Mapped[int] = mapped_column(Integer, default=7)
-    api_key_hash: Mapped[str] = mapped_column(String(64), unique=True)
     active_rule_version: Mapped[int] = mapped_column(Integer, default=1)
     # Rules read order times (weekday, hour, Double-11 slots) in the shop's own time zone.
     timezone: Mapped[str] = mapped_column(String(64), default="Asia/Shanghai")
     # The most all tiers together may earn from one line, in basis points of what it paid.
     commission_ceiling_bp: Mapped[int] = mapped_column(Integer, default=5000)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ApiKey(Base):
+    """A key for the shop's JSON API. Only its SHA-256 is stored: the key is shown once."""
+
+    __tablename__ = "api_key"
+
+    id: Mapped[int] = mapped_column(BigID, primary_key=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shop.id"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    prefix: Mapped[str] = mapped_column(String(12))  # the key's first characters, to tell keys apart
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 class ShopSecret(Base):

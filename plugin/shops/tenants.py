@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 import zoneinfo
 from dataclasses import dataclass
@@ -18,6 +17,7 @@ from plugin import db
 from plugin.audit import trail
 from plugin.db import utcnow
 from plugin.errors import InvalidSetting, NotFound, Unauthorized
+from plugin.shops import apikeys
 from plugin.shops.models import RuleSetVersion, Shop, ShopSecret
 from plugin.shops.rulesets import publish
 
@@ -36,10 +36,6 @@ class NewShop:
     shop: Shop
     api_key: str
     webhook_secret: str
-
-
-def hash_key(api_key: str) -> str:
-    return hashlib.sha256(api_key.encode()).hexdigest()
 
 
 def validate_settings(tier_depth, after_sales_days, currency) -> None:
@@ -88,7 +84,6 @@ def create_shop(
     check_ceiling(commission_ceiling_bp)
     default_rules = rules.default_ruleset(max_tier=tier_depth)
     _check_default_fits(default_rules, tier_depth, commission_ceiling_bp)
-    api_key = api_key or "fx_" + secrets.token_urlsafe(24)
     webhook_secret = webhook_secret or secrets.token_urlsafe(32)
     shop = Shop(
         name=name.strip(),
@@ -96,7 +91,6 @@ def create_shop(
         currency=currency,
         tier_depth=tier_depth,
         after_sales_days=after_sales_days,
-        api_key_hash=hash_key(api_key),
         active_rule_version=0,
         timezone=timezone,
         commission_ceiling_bp=commission_ceiling_bp,
@@ -119,7 +113,8 @@ def create_shop(
         commission_ceiling_bp=commission_ceiling_bp,
     )
     publish(session, shop.id, default_rules, actor=actor, note="default rule set")
-    return NewShop(shop, api_key, webhook_secret)
+    key = apikeys.create_key(session, shop.id, "initial key", key=api_key, actor=actor)
+    return NewShop(shop, key.key, webhook_secret)
 
 
 def check_ceiling(basis_points) -> None:
@@ -172,7 +167,7 @@ def get_shop(session: Session, shop_id: int, *, lock: bool = False) -> Shop:
 
 def authenticate(session: Session, shop_id: int, api_key: str | None) -> Shop:
     shop = get_shop(session, shop_id)
-    if not api_key or not secrets.compare_digest(shop.api_key_hash, hash_key(api_key)):
+    if not apikeys.is_valid(session, shop_id, api_key):
         raise Unauthorized("missing or wrong API key for this shop")
     return shop
 

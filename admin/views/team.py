@@ -1,0 +1,17 @@
+"""Team Structure (being built: this page is replaced by the area's real views)."""
+
+from __future__ import annotations
+
+from flask import render_template
+from flask_babel import lazy_gettext as _l
+
+from admin.area import Area, Tab, blueprint
+from plugin.users.roles import Permission
+
+bp = blueprint("team", "/team")
+area = Area(bp, "team", Tab("admin_team.index", _l("Team Structure"), Permission.READ))
+
+
+@bp.route("/")
+def index():
+    return render_template("team/index.html")

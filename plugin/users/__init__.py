@@ -1,0 +1,1 @@
+"""Workbench users: who may log in to the admin, for which shop, with which role."""
