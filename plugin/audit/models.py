@@ -12,7 +12,10 @@ class AuditEvent(Base):
     """Who did what to which subject, and when. Append-only."""
 
     __tablename__ = "audit_event"
-    __table_args__ = (Index("ix_audit_subject", "shop_id", "subject_type", "subject_id"),)
+    __table_args__ = (
+        Index("ix_audit_subject", "shop_id", "subject_type", "subject_id"),
+        Index("ix_audit_shop_created", "shop_id", "created_at"),  # the audit page, newest first
+    )
 
     id: Mapped[int] = mapped_column(BigID, primary_key=True)
     shop_id: Mapped[int] = mapped_column(ForeignKey("shop.id"))

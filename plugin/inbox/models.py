@@ -26,6 +26,7 @@ class InboxEvent(Base):
         # The same signed body re-posted under a new delivery id is the same delivery.
         UniqueConstraint("shop_id", "platform", "topic", "body_sha256", name="uq_inbox_event_body"),
         Index("ix_inbox_pending", "status", "next_attempt_at"),
+        Index("ix_inbox_shop_received", "shop_id", "received_at"),  # the settings page's deliveries
     )
 
     id: Mapped[int] = mapped_column(BigID, primary_key=True)

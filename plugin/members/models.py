@@ -60,7 +60,12 @@ class Binding(Base):
     an order never walks the tree; ``tier1_id`` is the inviter itself."""
 
     __tablename__ = "binding"
-    __table_args__ = (Index("ix_binding_shop_tier1", "shop_id", "tier1_id"),)
+    __table_args__ = (
+        Index("ix_binding_shop_tier1", "shop_id", "tier1_id"),
+        # the team tree reads each level below a distributor with one indexed query
+        Index("ix_binding_shop_tier2", "shop_id", "tier2_id"),
+        Index("ix_binding_shop_tier3", "shop_id", "tier3_id"),
+    )
 
     member_id: Mapped[int] = mapped_column(ForeignKey("member.id"), primary_key=True)
     shop_id: Mapped[int] = mapped_column(ForeignKey("shop.id"))
