@@ -100,3 +100,14 @@ if [ "$(id -u)" -eq 0 ] && ! id postgres >/dev/null 2>&1; then
     echo "install-services: creating system user postgres"
     useradd --system --user-group --home-dir /var/lib/postgresql --shell /bin/bash postgres
 fi
+
+# ------------------------------------------------------------------------------------- chromium
+# The workbench's browser tests drive Debian's Chromium with Playwright (tests/e2e); the CJK font
+# makes the Chinese screenshots readable.
+if command -v chromium >/dev/null 2>&1 && fc-list 2>/dev/null | grep -qi "noto sans cjk"; then
+    echo "install-services: chromium and a CJK font present"
+else
+    echo "install-services: installing chromium and fonts-noto-cjk (apt)"
+    apt_install chromium fonts-noto-cjk
+fi
+chromium --version 2>/dev/null || { echo "install-services: chromium missing" >&2; exit 1; }
