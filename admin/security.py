@@ -143,7 +143,7 @@ def guard(permission: Permission) -> object | None:
     if request.method not in ("GET", "HEAD", "OPTIONS"):
         csrf.protect()
     view = request.endpoint and _view_function(request.endpoint)
-    if getattr(view, "workbench_public", False):
+    if getattr(view, "workbench_public", False) or (request.endpoint or "").endswith(".static"):
         return None
     if not current_user.is_authenticated:
         return redirect(url_for("admin_auth.login", next=request.full_path.rstrip("?")))

@@ -190,3 +190,8 @@ def test_user_add_reads_the_password_from_stdin_and_refuses_mistakes(runner, sho
     assert neither.exit_code == 2
     listed = cli.invoke(main, ["user", "list", "--shop", str(shop.id)])
     assert "boss@example.com" in listed.output and "admin" in listed.output
+
+
+def test_the_stylesheet_is_served_to_the_login_page(client):
+    reply = client.get("/admin/static/admin.css")
+    assert reply.status_code == 200 and b"--accent" in reply.data
