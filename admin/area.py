@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask import Blueprint, render_template
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
+from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 
 from admin import security
@@ -59,17 +61,12 @@ def _error_page(code: int):
     return render_template("error.html", code=code, message=ERRORS[code]), code
 
 
-def template_globals() -> dict:
+def template_globals(areas: list[Area]) -> dict:
     """What ``base.html`` needs on every page: the tabs this user may open, the shop, the locale."""
-    from flask_babel import get_locale
-    from flask_login import current_user
-
-    from admin.views import AREAS
-
     shop, tabs = None, []
     if current_user.is_authenticated and security.current_shop_id() is not None:
         shop = security.current_shop()
-        tabs = [a.tab for a in AREAS if a.tab and current_user.can(a.tab.permission)]
+        tabs = [a.tab for a in areas if a.tab and current_user.can(a.tab.permission)]
     return {
         "workbench_tabs": tabs,
         "workbench_shop": shop,

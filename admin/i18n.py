@@ -30,14 +30,8 @@ HOME_SIGNS = {"CNY": "¥"}
 babel = Babel()
 
 
-def domains() -> list[str]:
-    from admin.views import AREAS
-
-    return [area.domain for area in AREAS]
-
-
-def init_babel(app) -> None:
-    names = domains()
+def init_babel(app, names: list[str]) -> None:
+    """Flask-Babel reading one catalog (gettext domain) per area, all merged."""
     app.config.update(
         BABEL_TRANSLATION_DIRECTORIES=";".join([str(TRANSLATIONS)] * len(names)),
         BABEL_DOMAIN=";".join(names),

@@ -11,8 +11,8 @@ from flask_smorest import Api
 from sqlalchemy import text
 from werkzeug.exceptions import HTTPException
 
-import admin
 import webhooks
+from admin.workbench import init_app as init_workbench
 from plugin import runtime
 from plugin.api import categories as categories_api
 from plugin.api import members as members_api
@@ -58,7 +58,7 @@ def create_app(config: Config | None = None) -> Flask:
     api.register_blueprint(orders_api.blueprint)
     api.register_blueprint(rules_api.blueprint)
     api.register_blueprint(categories_api.blueprint)
-    admin.init_app(app, limiter_storage=config.redis_url or "memory://")
+    init_workbench(app, limiter_storage=config.redis_url or "memory://")
     _register_errors(app)
     _log_requests(app)
     app.before_request(require_json_body)

@@ -9,7 +9,9 @@ publishing an earlier version's document again, as a new version.
 from __future__ import annotations
 
 import copy
+import json
 from decimal import Decimal
+from importlib import resources
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -98,3 +100,39 @@ def rollback(
     """Publish an earlier version's document again (a new version; history stays intact)."""
     earlier = version(session, shop_id, to_version)
     return publish(session, shop_id, earlier.document, actor=actor, note=note or f"rollback to v{to_version}")
+
+
+#: Ready-made commission documents an operator can start a draft from (``rules/templates/``,
+#: package data; the same documents as ``examples/rules/``, the risk example aside).
+TEMPLATES = resources.files("rules").joinpath("templates")
+
+
+def templates() -> dict[str, dict]:
+    """Every template by name (the file's stem), sorted by name."""
+    found = sorted((e for e in TEMPLATES.iterdir() if e.name.endswith(".json")), key=lambda e: e.name)
+    return {entry.name.removesuffix(".json"): json.loads(entry.read_text("utf-8")) for entry in found}
+
+
+def template(name: str) -> dict:
+    """One template's document (a fresh copy).
+
+    Raises:
+        NotFound: there is no template of that name.
+    """
+    known = templates()
+    if name not in known:
+        raise NotFound(f"no rule template {name!r}", "template")
+    return known[name]
+
+
+def draft_error(shop: Shop, document) -> rules.RuleSetError | None:
+    """The first problem publishing ``document`` would refuse for this shop (None if it is valid).
+
+    Unlike :func:`check_draft` this keeps the whole :class:`rules.RuleSetError`, with the
+    offending rule's id, so a form can mark the rule and the field.
+    """
+    try:
+        rules.validate_ruleset(document, max_tier=shop.tier_depth, ceiling=ceiling_percent(shop))
+    except rules.RuleSetError as err:
+        return err
+    return None

@@ -17,6 +17,7 @@ from plugin import db
 from plugin.audit import trail
 from plugin.db import utcnow
 from plugin.errors import InvalidSetting, NotFound, Unauthorized
+from plugin.orders.models import Order
 from plugin.shops import apikeys
 from plugin.shops.models import RuleSetVersion, Shop, ShopSecret
 from plugin.shops.rulesets import publish
@@ -196,6 +197,105 @@ def rotate_secret(
     session.add(ShopSecret(shop_id=shop_id, secret=new_secret))
     trail.record(session, shop_id, "shop.secret_rotated", "shop", shop_id, actor=actor)
     return new_secret
+
+
+class CurrencyLocked(InvalidSetting):
+    """The currency of a shop that has orders cannot change (field ``currency``)."""
+
+
+class RulesDoNotFit(InvalidSetting):
+    """The active rule set would break a new tier depth or ceiling (``version``, ``detail``)."""
+
+    def __init__(self, message: str, field: str, *, version: int, detail: str):
+        super().__init__(message, field)
+        self.version, self.detail = version, detail
+
+
+def update_settings(
+    session: Session,
+    shop_id: int,
+    *,
+    tier_depth: int,
+    after_sales_days: int,
+    timezone: str,
+    currency: str,
+    commission_ceiling_bp: int,
+    actor: str = trail.SYSTEM,
+) -> dict[str, dict]:
+    """Change the shop's distribution settings in the caller's transaction; audited
+    (``shop.settings_changed`` with each changed setting's ``before`` and ``after``).
+
+    Returns the changes (setting -> {"before", "after"}); empty, and nothing audited, when every
+    value is the one already set. Decisions where settings meet what already exists:
+
+    * the tier depth and the ceiling bound the *active* rule set, so a change that the active
+      rules would break is refused on that field: publish rules that fit first, then change it
+      (a rule set is never rewritten behind the operator's back);
+    * the currency cannot change once the shop has an order: every amount stored (orders,
+      commissions, ledger balances) is in minor units of the old currency and would silently be
+      read as the new one;
+    * the after-sales window applies to orders completed from now on (a commission already
+      pending keeps the settle date it was given) and the time zone to orders priced from now on.
+
+    Raises:
+        InvalidSetting: naming the field (``tier_depth``, ``after_sales_days``, ``timezone``,
+            ``currency``, ``commission_ceiling``).
+        NotFound: no such shop.
+    """
+    validate_settings(tier_depth, after_sales_days, currency)
+    if not isinstance(timezone, str) or timezone not in zoneinfo.available_timezones():
+        raise InvalidSetting(f"unknown time zone {timezone!r} (e.g. Asia/Shanghai)", "timezone")
+    check_ceiling(commission_ceiling_bp)
+    shop = get_shop(session, shop_id, lock=True)
+    wanted = {
+        "tier_depth": tier_depth,
+        "after_sales_days": after_sales_days,
+        "timezone": timezone,
+        "currency": currency,
+        "commission_ceiling_bp": commission_ceiling_bp,
+    }
+    changes = {
+        name: {"before": getattr(shop, name), "after": value}
+        for name, value in wanted.items()
+        if getattr(shop, name) != value
+    }
+    if not changes:
+        return changes
+    if "currency" in changes and session.scalar(select(Order.id).where(Order.shop_id == shop_id).limit(1)):
+        raise CurrencyLocked(
+            "the currency cannot change once the shop has orders: their amounts and every balance "
+            f"are kept in {shop.currency}",
+            "currency",
+        )
+    if "tier_depth" in changes or "commission_ceiling_bp" in changes:
+        _check_active_rules_fit(session, shop, tier_depth, commission_ceiling_bp)
+    for name, change in changes.items():
+        setattr(shop, name, change["after"])
+    trail.record(session, shop_id, "shop.settings_changed", "shop", shop_id, actor=actor, **changes)
+    return changes
+
+
+def _check_active_rules_fit(session: Session, shop: Shop, tier_depth: int, ceiling_bp: int) -> None:
+    """The active rule set must still validate under the new depth and ceiling; the error names
+    the depth if the rules break it alone, else the ceiling."""
+    active = active_rules(session, shop)
+    if active is None:
+        return
+    attempts = (
+        (tier_depth, shop.commission_ceiling_bp, "tier_depth"),
+        (tier_depth, ceiling_bp, "commission_ceiling"),
+    )
+    for depth, ceiling, field in attempts:
+        try:
+            rules.validate_ruleset(active.document, depth, ceiling=Decimal(ceiling).scaleb(-2))
+        except rules.RuleSetError as err:
+            raise RulesDoNotFit(
+                f"the active rules (v{active.version}) would break this: {err.message}; "
+                "publish rules that fit first",
+                field,
+                version=active.version,
+                detail=err.message,
+            ) from None
 
 
 def active_rules(session: Session, shop: Shop) -> RuleSetVersion:

@@ -112,3 +112,74 @@ def set_locale(session: Session, user_id: int, locale: str | None) -> None:
     if locale is not None and locale not in LOCALES:
         raise InvalidSetting(f"language must be one of {', '.join(LOCALES)}", "locale")
     get_user(session, user_id).locale = locale
+
+
+class OwnAccount(InvalidSetting):
+    """An admin tried to demote or disable themselves."""
+
+
+def user_of_shop(session: Session, shop_id: int, user_id: int, *, lock: bool = False) -> User:
+    """One of the shop's users (a user of another shop, or a superuser, is not found)."""
+    query = select(User).where(User.id == user_id, User.shop_id == shop_id)
+    if lock:
+        query = query.with_for_update()
+    user = session.scalar(query)
+    if user is None:
+        raise NotFound(f"no user {user_id} in this shop", "user_id")
+    return user
+
+
+def set_role(
+    session: Session, shop_id: int, user_id: int, role: str, *, acting_user_id: int | None, actor: str
+) -> bool:
+    """Give one of the shop's users another role (audited ``user.role_changed``); False if it
+    was their role already.
+
+    An admin cannot change their own role: demoting oneself could leave the shop with no one
+    able to manage its users, and a slip of the select box should not lock anyone out.
+
+    Raises:
+        InvalidSetting: an unknown role, or the acting user's own account (field ``role``).
+        NotFound: no such user in this shop.
+    """
+    if role not in set(Role):
+        raise InvalidSetting(f"role must be one of {', '.join(Role)} (got {role!r})", "role")
+    user = user_of_shop(session, shop_id, user_id, lock=True)
+    if user.id == acting_user_id:
+        raise OwnAccount("you cannot change your own role", "role")
+    if user.role == role:
+        return False
+    before, user.role = user.role, role
+    trail.record(
+        session,
+        shop_id,
+        "user.role_changed",
+        "user",
+        user.id,
+        actor=actor,
+        email=user.email,
+        before=before,
+        after=role,
+    )
+    return True
+
+
+def set_active(
+    session: Session, shop_id: int, user_id: int, active: bool, *, acting_user_id: int | None, actor: str
+) -> bool:
+    """Disable or enable one of the shop's users (audited ``user.disabled`` / ``user.enabled``);
+    False if they were so already. A disabled user's open sessions end at their next request.
+
+    Raises:
+        InvalidSetting: the acting user's own account (field ``active``).
+        NotFound: no such user in this shop.
+    """
+    user = user_of_shop(session, shop_id, user_id, lock=True)
+    if user.id == acting_user_id:
+        raise OwnAccount("you cannot disable your own account", "active")
+    if user.active == active:
+        return False
+    user.active = active
+    action = "user.enabled" if active else "user.disabled"
+    trail.record(session, shop_id, action, "user", user.id, actor=actor, email=user.email)
+    return True
