@@ -27,6 +27,8 @@ class Buyer:
     email_hash: str | None = None
     ip: str | None = None
     device: str | None = None
+    # What the platform calls the buyer (a name, else a masked phone number), for the workbench.
+    name: str | None = None
 
 
 @dataclass(frozen=True)
@@ -108,6 +110,7 @@ class BuyerSchema(Schema):
     email_hash = _optional_text
     ip = _optional_text
     device = _optional_text
+    name = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=200))
 
     @post_load
     def make(self, data, **kwargs):

@@ -32,8 +32,15 @@ What it relies on ([V] verified from Shopify's docs or SDK, [S] second-hand; see
 Own choices: status is ``cancelled`` (``cancelled_at`` set), ``completed`` (fully paid and
 ``fulfillment_status`` "fulfilled"), ``paid`` (``financial_status`` paid, partially_refunded or
 refunded; partially_paid is not paid) or ``created``. The buyer is ``customer.id``, else
-``"email:" + sha256(email)``. Line quantities are the ordered ``quantity``: refunds arrive as
-``refunds/create``. Over-long free text (channel, device) is clipped rather than rejected.
+``"email:" + sha256(email)``. The buyer's ``name`` (shown in the workbench) is
+``customer.first_name``/``last_name`` joined as the name reads — family name first and no space
+when both parts are Chinese, Japanese or Korean ("王小明"), "first last" otherwise ("Ada
+Lovelace") — else the phone number (``customer.phone``, else ``phone``) masked to its first three
+and last four digits ("137****0003", a +86 prefix dropped): the raw number never leaves the
+adapter, only its hash does. Names are free text, read tolerantly (a part that is not a string is
+skipped, never a 4xx) and clipped to 200 characters. Line quantities are the ordered
+``quantity``: refunds arrive as ``refunds/create``. Over-long free text (channel, device) is
+clipped rather than rejected.
 """
 
 from __future__ import annotations
@@ -119,6 +126,7 @@ _MAX_TOPIC = 100
 _MAX_REF_CODE = 64
 _MAX_TAG = 64
 _MAX_TAGS = 50
+_MAX_NAME = 200
 
 
 class ShopifyAdapter:
@@ -430,7 +438,37 @@ def _buyer(data: dict) -> dict:
         "email_hash": sha256_hex(email) if email else None,
         "ip": _clip(ip),
         "device": _clip(device),
+        "name": _clip(_person_name(customer) or _masked_phone(phone), _MAX_NAME),
     }
+
+
+def _is_cjk(text: str) -> bool:
+    """Whether every letter of ``text`` is Chinese, Japanese kana or Korean hangul."""
+    letters = [c for c in text if c.isalpha()]
+    return bool(letters) and all(
+        "\u2e80" <= c <= "\u9fff" or "\uac00" <= c <= "\ud7af" or "\uf900" <= c <= "\ufaff" for c in letters
+    )
+
+
+def _person_name(customer: dict) -> str | None:
+    """``first_name``/``last_name`` joined as the name reads: "王小明", "Ada Lovelace"."""
+    first, last = (
+        value.strip() if isinstance(value, str) else ""
+        for value in (customer.get("first_name"), customer.get("last_name"))
+    )
+    if first and last and _is_cjk(first) and _is_cjk(last):
+        return last + first
+    return " ".join(part for part in (first, last) if part) or None
+
+
+def _masked_phone(phone: str | None) -> str | None:
+    """A phone number with its middle hidden (``137****0003``); the workbench never needs more."""
+    digits = "".join(c for c in phone or "" if c.isdigit())
+    if phone and phone.lstrip().startswith("+86") and len(digits) == 13:
+        digits = digits[2:]
+    if len(digits) < 7:
+        return None
+    return digits[:3] + "*" * (len(digits) - 7) + digits[-4:]
 
 
 def _refund(data: dict) -> dict:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Mapping
 
 from sqlalchemy import insert, or_, select
 from sqlalchemy.orm import Session
@@ -10,25 +11,37 @@ from sqlalchemy.orm import Session
 from plugin import db
 from plugin.audit import trail
 from plugin.db import insert_new
-from plugin.errors import InvalidSetting, NotFound
+from plugin.errors import InvalidSetting, InvalidTransition, NotFound
 from plugin.members.models import Binding, Distributor, DistributorStatus, Member, MemberIdentity
+from plugin.states import StateMachine
 
 _CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: codes are read aloud
 
 
-def member_for_identity(session: Session, shop_id: int, platform: str, external_id: str) -> Member:
-    """The member behind a platform identity, created on first sight (race-safe)."""
+def member_for_identity(
+    session: Session, shop_id: int, platform: str, external_id: str, *, name: str | None = None
+) -> Member:
+    """The member behind a platform identity, created on first sight (race-safe); a new member
+    is born with ``name`` as display name (no ``UPDATE`` after the ``INSERT``)."""
     key = (shop_id, platform, external_id)
     known = db.memo(session, "members")
     if key not in known:
-        members_for_identities(session, shop_id, platform, [external_id])
+        members_for_identities(session, shop_id, platform, [external_id], names={external_id: name})
     return known[key]
 
 
-def members_for_identities(session: Session, shop_id: int, platform: str, external_ids) -> dict[str, Member]:
+def members_for_identities(
+    session: Session,
+    shop_id: int,
+    platform: str,
+    external_ids,
+    *,
+    names: Mapping[str, str | None] | None = None,
+) -> dict[str, Member]:
     """The members behind many identities of one platform, the missing ones created: one query
     when all are known, three more when some are new (a ``SELECT``, the new members' ``INSERT``
-    and their identities' ``INSERT … ON CONFLICT DO NOTHING``).
+    and their identities' ``INSERT … ON CONFLICT DO NOTHING``). New members take their display
+    name from ``names`` (external id -> name); known ones are left as they are (``give_name``).
 
     If another worker creates the same identity at the same moment, its member wins and the one
     made here is deleted again. Members created by this transaction are remembered as new: no
@@ -40,7 +53,7 @@ def members_for_identities(session: Session, shop_id: int, platform: str, extern
         _find_members(session, shop_id, platform, wanted)
         missing = [e for e in wanted if (shop_id, platform, e) not in known]
         if missing:
-            _create_members(session, shop_id, platform, missing)
+            _create_members(session, shop_id, platform, missing, names or {})
     return {e: known[(shop_id, platform, e)] for e in external_ids}
 
 
@@ -59,9 +72,14 @@ def _find_members(session: Session, shop_id: int, platform: str, external_ids: l
         known[(shop_id, platform, external_id)] = member
 
 
-def _create_members(session: Session, shop_id: int, platform: str, external_ids: list[str]) -> None:
-    made = session.scalars(insert(Member).returning(Member), [{"shop_id": shop_id} for _ in external_ids])
-    members = dict(zip(external_ids, made, strict=True))  # alike but for their ids: any pairing does
+def _create_members(
+    session: Session, shop_id: int, platform: str, external_ids: list[str], names: Mapping[str, str | None]
+) -> None:
+    made = session.scalars(
+        insert(Member).returning(Member, sort_by_parameter_order=True),
+        [{"shop_id": shop_id, "display_name": names.get(e)} for e in external_ids],
+    )
+    members = dict(zip(external_ids, made, strict=True))  # RETURNING in the rows' order
     won = set(
         session.scalars(
             insert_new(session, MemberIdentity)
@@ -86,6 +104,13 @@ def _create_members(session: Session, shop_id: int, platform: str, external_ids:
     if lost:
         session.flush()
         _find_members(session, shop_id, platform, lost)
+
+
+def give_name(member: Member, name: str | None) -> None:
+    """Take the platform's latest name for ``member``: a different one replaces the stored one
+    (an ``UPDATE`` at the next flush, only then); an empty one never erases a known name."""
+    if name and name != member.display_name:
+        member.display_name = name
 
 
 def get_member(session: Session, shop_id: int, member_id: int) -> Member:
@@ -174,6 +199,79 @@ def update_distributor(
     if changes:
         trail.record(session, shop_id, "distributor.updated", "member", member_id, actor=actor, **changes)
     return distributor
+
+
+D = DistributorStatus
+# The distributor's status machine: an applicant is approved or rejected (and may be approved on
+# reconsideration), an approved distributor suspended, a suspended one reinstated.
+TRANSITIONS: dict[DistributorStatus, tuple[DistributorStatus, ...]] = {
+    D.APPLIED: (D.APPROVED, D.REJECTED),
+    D.APPROVED: (D.SUSPENDED,),
+    D.REJECTED: (D.APPROVED,),
+    D.SUSPENDED: (D.APPROVED,),
+}
+MACHINE = StateMachine("distributor", TRANSITIONS)
+# What an operator can do, from which statuses, to reach which status.
+STATUS_ACTIONS: dict[str, tuple[tuple[DistributorStatus, ...], DistributorStatus]] = {
+    "approve": ((D.APPLIED, D.REJECTED), D.APPROVED),
+    "reject": ((D.APPLIED,), D.REJECTED),
+    "suspend": ((D.APPROVED,), D.SUSPENDED),
+    "reinstate": ((D.SUSPENDED,), D.APPROVED),
+}
+MAX_REASON = 500
+
+
+def status_actions(status: str) -> list[str]:
+    """The actions an operator may take on a distributor in ``status``."""
+    return [name for name, (sources, _) in STATUS_ACTIONS.items() if status in sources]
+
+
+def change_status(
+    session: Session, shop_id: int, member_id: int, action: str, *, reason: str, actor: str = trail.SYSTEM
+) -> bool:
+    """Approve, reject, suspend or reinstate a distributor, with the operator's reason; audited
+    as ``distributor.<approved|rejected|suspended|reinstated>`` with the previous status and the
+    reason. Only approved distributors earn (``is_earning``), so a suspension stops commissions
+    on orders paid after it; what was earned before stays.
+
+    Returns:
+        False if the distributor is already in the action's target status (nothing written).
+
+    Raises:
+        NotFound: the member is not a distributor of this shop.
+        InvalidSetting: no reason, or one over 500 characters (``field`` ``reason``); an
+            unknown action (``field`` ``action``).
+        InvalidTransition: the action does not apply to the current status (``field`` ``action``).
+    """
+    if action not in STATUS_ACTIONS:
+        raise InvalidSetting(f"unknown action {action!r}", "action")
+    reason = (reason or "").strip()
+    if not reason:
+        raise InvalidSetting("a reason is required", "reason")
+    if len(reason) > MAX_REASON:
+        raise InvalidSetting(f"the reason is longer than {MAX_REASON} characters", "reason")
+    distributor = session.get(Distributor, member_id, with_for_update=True)
+    if distributor is None or distributor.shop_id != shop_id:
+        raise NotFound(f"member {member_id} is not a distributor of this shop", "member_id")
+    sources, target = STATUS_ACTIONS[action]
+    if distributor.status == target:
+        return False
+    if distributor.status not in sources:
+        raise InvalidTransition(f"cannot {action} a distributor who is {distributor.status}", field="action")
+    previous = MACHINE.move(distributor, target)
+    done = {"approve": "approved", "reject": "rejected", "suspend": "suspended", "reinstate": "reinstated"}
+    trail.record(
+        session,
+        shop_id,
+        f"distributor.{done[action]}",
+        "member",
+        member_id,
+        actor=actor,
+        previous=str(previous),
+        status=str(target),
+        reason=reason,
+    )
+    return True
 
 
 def distributor_by_code(session: Session, shop_id: int, code: str) -> Distributor | None:

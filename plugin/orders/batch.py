@@ -44,8 +44,9 @@ def prepare(session: Session, shop: Shop, documents: Sequence[Document]) -> None
     to_pay = [d for d in documents if isinstance(d, schema.Order) and _will_be_paid(session, shop, d)]
     if not to_pay:
         return
+    names = {d.buyer.external_id: d.buyer.name for d in to_pay if d.buyer.name}  # new members are born named
     members = directory.members_for_identities(
-        session, shop.id, shop.platform, {d.buyer.external_id for d in to_pay}
+        session, shop.id, shop.platform, {d.buyer.external_id for d in to_pay}, names=names
     )
     buyer_ids = {m.id for m in members.values()}
     bindings.load_bindings(session, buyer_ids)

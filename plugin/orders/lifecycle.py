@@ -29,7 +29,7 @@ from plugin.commissions.models import Commission
 from plugin.db import insert_new
 from plugin.errors import BindingRefused, NotFound
 from plugin.members.bindings import bind, binding_of
-from plugin.members.directory import member_for_identity
+from plugin.members.directory import give_name, member_for_identity
 from plugin.orders.models import Order, OrderLine, OrderStatus, Refund, RefundLine
 from plugin.shops.credentials import Credentials
 from plugin.shops.models import Shop
@@ -196,9 +196,9 @@ def apply_snapshot(session: Session, shop: Shop, snapshot: schema.Order) -> Orde
         buyer = snapshot.buyer
         order.buyer_ip, order.buyer_device = buyer.ip, buyer.device
         order.buyer_phone_hash, order.buyer_email_hash = buyer.phone_hash, buyer.email_hash
-        order.buyer_member_id = member_for_identity(
-            session, shop.id, snapshot.platform, snapshot.buyer.external_id
-        ).id
+        member = member_for_identity(session, shop.id, snapshot.platform, buyer.external_id, name=buyer.name)
+        give_name(member, buyer.name)  # the member is at hand: no query, an UPDATE only if it changed
+        order.buyer_member_id = member.id
         _sync_lines(session, order, snapshot.lines)
         _bind_by_ref(session, order)
     for step in MACHINE.path(OrderStatus(order.status), snapshot_target(snapshot)):

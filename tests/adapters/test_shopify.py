@@ -244,6 +244,7 @@ BUYER_C = Buyer(
     email_hash=sha("buyer.c@example.com"),
     ip="203.0.113.7",
     device="9ad3c1",
+    name="137****0003",  # the sample customer has no name: the phone, masked
 )
 
 
@@ -869,3 +870,46 @@ def test_arbitrary_json_in_a_field_is_read_or_rejected_naming_it(key, value, top
         assert isinstance(result, PayloadError) and result.field == key, result
     else:
         assert isinstance(result, (Order, Refund, PayloadError)), result
+
+
+# the buyer's display name
+
+
+def buyer_named(customer_fields: dict, **order_fields):
+    data = payload("orders_paid.json")
+    data["customer"].update(customer_fields)
+    data.update(order_fields)
+    return normalize(data).buyer
+
+
+@pytest.mark.parametrize(
+    ("first", "last", "name"),
+    [
+        ("小明", "王", "王小明"),  # Chinese: family name first, no space
+        ("  小明 ", "欧阳", "欧阳小明"),
+        ("Ada", "Lovelace", "Ada Lovelace"),
+        ("Ming", "王", "Ming 王"),  # mixed scripts read as a Western name
+        ("Ada", None, "Ada"),
+        (None, "王", "王"),
+        ("", "  ", "137****0003"),  # blank parts: the masked phone instead
+        (None, None, "137****0003"),
+        (7, ["x"], "137****0003"),  # not text: skipped, never refused
+    ],
+)
+def test_the_buyer_name_is_the_customer_name_as_it_reads_else_the_masked_phone(first, last, name):
+    assert buyer_named({"first_name": first, "last_name": last}).name == name
+
+
+def test_the_order_phone_is_used_when_the_customer_has_none_and_never_passed_on_in_full():
+    buyer = buyer_named({"phone": None}, phone="+1 (415) 555-0100")
+    assert buyer.name == "141****0100"
+    assert buyer.phone_hash == sha("+1 (415) 555-0100")
+
+
+def test_no_name_and_no_phone_gives_no_name():
+    assert buyer_named({"phone": None}).name is None
+    assert buyer_named({"phone": "12345"}).name is None  # too short to be a number worth showing
+
+
+def test_an_over_long_name_is_clipped_to_the_column():
+    assert buyer_named({"first_name": "A" * 150, "last_name": "B" * 150}).name == "A" * 150 + " " + "B" * 49
