@@ -60,16 +60,20 @@ def settle(session: Session, shop: Shop, commission: Commission) -> int:
     return remaining
 
 
-def _due(now: datetime):
+def _due(now: datetime, shop_id: int | None = None):
     # settle_after is set only once an order completes, so only completed orders are ever due
-    return select(Commission.id).where(
+    query = select(Commission.id).where(
         Commission.status == CommissionStatus.PENDING, Commission.settle_after <= now
     )
+    if shop_id is not None:
+        query = query.where(Commission.shop_id == shop_id)
+    return query
 
 
-def count_due(database: Database, now: datetime) -> int:
+def count_due(database: Database, now: datetime, *, shop_id: int | None = None) -> int:
+    """How many commissions are due at ``now`` (of one shop, or of every shop)."""
     with database.transaction() as session:
-        return session.scalar(select(func.count()).select_from(_due(now).subquery()))
+        return session.scalar(select(func.count()).select_from(_due(now, shop_id).subquery()))
 
 
 def settle_one(database: Database, commission_id: int) -> bool:
@@ -86,9 +90,18 @@ def settle_one(database: Database, commission_id: int) -> bool:
 
 
 def settle_due(
-    database: Database, now: datetime, *, batch: int = 500, progress: Callable[[int], None] | None = None
+    database: Database,
+    now: datetime,
+    *,
+    batch: int = 500,
+    progress: Callable[[int], None] | None = None,
+    shop_id: int | None = None,
 ) -> int:
     """Settle every commission due at ``now``, one short transaction per commission.
+
+    Args:
+        shop_id: Settle only this shop's commissions (the workbench's "run settlement now");
+            None, the sweep's default, settles every shop's.
 
     Returns:
         How many commissions this call settled.
@@ -97,7 +110,9 @@ def settle_due(
     while True:
         with database.transaction() as session:
             ids = list(
-                session.scalars(_due(now).where(Commission.id > last_id).order_by(Commission.id).limit(batch))
+                session.scalars(
+                    _due(now, shop_id).where(Commission.id > last_id).order_by(Commission.id).limit(batch)
+                )
             )
         if not ids:
             return settled

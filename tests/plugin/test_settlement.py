@@ -110,3 +110,20 @@ def test_a_refund_arriving_while_its_commission_settles_waits_and_claws_back(mak
         assert (balances["pending"], balances["available"], balances["arrears"]) == (0, 600, 0)
         commission = session.scalar(select(Commission))
         assert (commission.status, commission.reversed) == ("available", 400)
+
+
+def test_a_run_for_one_shop_settles_only_that_shops_commissions(make_shop, database, send):
+    shop, x = completed_orders(make_shop, database, send, [10000, 20000])
+    other, y = completed_orders(make_shop, database, send, [30000])
+    assert settlement.count_due(database, LATER, shop_id=shop.id) == 2
+    assert settlement.count_due(database, LATER, shop_id=other.id) == 1
+    assert settlement.settle_due(database, LATER, shop_id=shop.id) == 2
+    with database.transaction() as session:
+        statuses = session.scalars(select(Commission.status).where(Commission.shop_id == other.id)).all()
+        assert statuses == ["pending"]
+        assert journal.member_balances(session, other.id, y, "CNY")["available"] == 0
+        assert journal.member_balances(session, shop.id, x, "CNY")["available"] == 1000 + 2000
+    assert settlement.count_due(database, LATER, shop_id=shop.id) == 0
+    assert settlement.settle_due(database, LATER, shop_id=shop.id) == 0
+    assert settlement.settle_due(database, LATER) == 1  # no shop given: every shop, as the sweep runs
+    assert settlement.count_due(database, LATER) == 0
