@@ -68,6 +68,13 @@ def compiled(catalog: Catalog) -> bytes:
     return out.getvalue()
 
 
+def is_translated(message) -> bool:
+    """Every form of the message has a translation (a plural has one per form)."""
+    if isinstance(message.string, (list, tuple)):
+        return all(message.string)
+    return bool(message.string)
+
+
 def update(domains: list[str]) -> list[str]:
     """Update and compile every catalog; return ``domain: msgid`` for each string still untranslated."""
     missing = []
@@ -81,7 +88,7 @@ def update(domains: list[str]) -> list[str]:
             with path.open("wb") as target:
                 write_po(target, catalog, width=100, omit_header=False, sort_output=False)
             path.with_suffix(".mo").write_bytes(compiled(read(locale, domain)))
-            missing += [f"{domain}: {m.id}" for m in catalog if m.id and not m.string]
+            missing += [f"{domain}: {m.id}" for m in catalog if m.id and not is_translated(m)]
     return missing
 
 
