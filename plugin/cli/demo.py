@@ -155,9 +155,15 @@ def up(host, port):
     app = create_app(config)
     database = app.extensions[runtime.EXTENSION].database
     if not DEMO_FILE.exists():
+        from plugin.cli.demo_data import seed as seed_orders
+
         with database.transaction() as session:
             new = tenants.create_shop(session, name="Demo shop", platform="shopify", actor="quickstart")
             seed_chain(session, new.shop.id)
+        seeded = seed_orders(url, new.shop.id, new.webhook_secret, new.shop.timezone)
+        click.echo(
+            f"demo shop seeded: {seeded.orders} orders and {seeded.refunds} refunds over the last 60 days"
+        )
         DEMO_FILE.write_text(json.dumps(shop_summary(new, f"http://{host}:{port}"), indent=2))
     demo_shop = json.loads(DEMO_FILE.read_text())
     if "workbench" not in demo_shop:

@@ -12,6 +12,7 @@ from plugin.commissions import settlement
 from plugin.db import utcnow
 from plugin.inbox import mailbox
 from plugin.jobs.queues import EVENTS, SETTLEMENT
+from plugin.reports import refresh
 
 DRAIN_SECONDS = 20  # a drain job hands over to a fresh one after this long, so jobs stay short
 
@@ -49,6 +50,11 @@ def settlement_sweep() -> int:
     return settlement.settle_due(runtime.for_job().database, utcnow())
 
 
+def figures_sweep() -> int:
+    """Recompute the dashboard's day figures of every day touched since the last run."""
+    return refresh.sweep(runtime.for_job().database)
+
+
 # (function, queue, seconds between runs): registered with RQ's cron scheduler by
 # ``fenxiao worker`` and run on a timer by the embedded default.
-SWEEPS = ((inbox_sweep, EVENTS, 30), (settlement_sweep, SETTLEMENT, 300))
+SWEEPS = ((inbox_sweep, EVENTS, 30), (settlement_sweep, SETTLEMENT, 300), (figures_sweep, SETTLEMENT, 60))

@@ -1,0 +1,75 @@
+"""The dashboard's precomputed figures: one row per shop-local day, and each shop's sweep mark.
+
+They are derived data, recomputed from the source tables (orders, attributions, commissions,
+the ledger, distributors) by ``plugin.reports.refresh``: never written by the order pipeline,
+so no worker ever waits on a shop-day row. Dropping them loses nothing but time.
+
+The indexes the sweep and the dashboard read other areas' tables by are declared here too,
+beside the only code that needs them (they attach to those tables' metadata, so Alembic and
+``tests/plugin/test_migrations.py`` see them like any other).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import BigInteger, Date, ForeignKey, Index, Integer, PrimaryKeyConstraint, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from plugin.commissions.models import Attribution, MonthTally
+from plugin.db import Base, BigID, UTCDateTime
+from plugin.ledger.models import LedgerTransaction
+from plugin.members.models import Distributor
+from plugin.orders.models import Refund
+
+
+class DayFigures(Base):
+    """One shop-local calendar day of a shop, as ``plugin.reports.figures.day_figures`` defines
+    each figure (orders by the day they were paid; ledger movements by the day they were posted;
+    distributors by the day they joined). Amounts in the shop's currency, minor units."""
+
+    __tablename__ = "day_figures"
+    __table_args__ = (PrimaryKeyConstraint("shop_id", "day"),)
+
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shop.id"))
+    day: Mapped[date] = mapped_column(Date)
+    gmv: Mapped[int] = mapped_column(BigInteger, default=0)
+    orders_with_commission: Mapped[int] = mapped_column(Integer, default=0)
+    commission_tier1: Mapped[int] = mapped_column(BigInteger, default=0)
+    commission_tier2: Mapped[int] = mapped_column(BigInteger, default=0)
+    commission_tier3: Mapped[int] = mapped_column(BigInteger, default=0)
+    new_distributors: Mapped[int] = mapped_column(Integer, default=0)
+    payable_change: Mapped[int] = mapped_column(BigInteger, default=0)
+    paid_change: Mapped[int] = mapped_column(BigInteger, default=0)
+    computed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class FiguresMark(Base):
+    """How far a shop's day figures are up to date: every change its source rows record before
+    ``covered_until`` is in them. ``timezone`` is the zone the days were cut in (a shop that
+    changes zone gets all its days cut again). Its row lock serializes two sweeps of one shop."""
+
+    __tablename__ = "figures_mark"
+
+    shop_id: Mapped[int] = mapped_column(BigID, ForeignKey("shop.id"), primary_key=True, autoincrement=False)
+    timezone: Mapped[str] = mapped_column(String(64))
+    covered_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    swept_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+# What the sweep finds touched days by (rows recorded since its last run), what the live "today"
+# reads, and the month's top distributors by GMV (a backward index scan, ten rows).
+READ_INDEXES = (
+    # commission last: counting a month's active distributors reads the index alone
+    Index(
+        "ix_month_tally_shop_month_sales",
+        MonthTally.shop_id,
+        MonthTally.month,
+        MonthTally.sales,
+        MonthTally.commission,
+    ),
+    Index("ix_attribution_shop_created", Attribution.shop_id, Attribution.created_at),
+    Index("ix_refund_shop_created", Refund.shop_id, Refund.created_at),
+    Index("ix_ledger_transaction_shop_posted", LedgerTransaction.shop_id, LedgerTransaction.posted_at),
+    Index("ix_distributor_shop_created", Distributor.shop_id, Distributor.created_at),
+)
