@@ -7,7 +7,7 @@ name, so an action added later still shows.
 
 from __future__ import annotations
 
-from flask import render_template, request
+from flask import render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 
 from admin import security
@@ -63,14 +63,21 @@ SUBJECTS = {
     "inbox_event": _l("webhook delivery"),
 }
 # Objects that have a page of their own in the workbench (other areas serve them).
-LINKS = {"member": "/admin/distributors/{}", "order": "/admin/orders/{}", "rule_set": "/admin/rules/{}"}
+LINKS = {
+    "member": ("admin_distributors.show", "member_id"),
+    "order": ("admin_orders.detail", "order_id"),
+    "rule_set": ("admin_rules.show", "number"),
+}
 # Keys of an event's data that hold minor units of the shop's currency.
 MONEY_KEYS = frozenset({"amount", "reversed_total", "arrears_repaid"})
 
 
 def subject_link(subject_type: str, subject_id: str) -> str | None:
-    pattern = LINKS.get(subject_type)
-    return pattern.format(subject_id) if pattern and subject_id.isdigit() else None
+    target = LINKS.get(subject_type)
+    if target is None or not subject_id.isdigit():
+        return None
+    endpoint, argument = target
+    return url_for(endpoint, **{argument: int(subject_id)})
 
 
 @bp.route("/")

@@ -80,7 +80,7 @@ def test_a_login_and_a_rule_publish_show_with_who_and_when(app, shop, database, 
     }
     publish_row = next(r for r in table if "published commission rules" in r)
     assert "rules@example.com" in publish_row and when[published.id] in publish_row
-    assert '<a href="/admin/rules/2">rule set #2</a>' in publish_row
+    assert '<a href="/admin/rules/versions/2">rule set #2</a>' in publish_row
     assert (
         "<dt>note</dt><dd>spring</dd>" in publish_row and "<dt>previous_version</dt><dd>1</dd>" in publish_row
     )

@@ -232,7 +232,7 @@ def test_every_role_opens_an_order_with_lines_refunds_and_commissions(as_role, w
         f'href="/admin/distributors/{world["x"]}"' in html
         and f'href="/admin/distributors/{world["y"]}"' in html
     )
-    assert 'href="/admin/rules/2"' in html  # the version the rules above were published as
+    assert 'href="/admin/rules/versions/2"' in html  # the version the rules above were published as
     assert "138****5678" in html and "13812345678" not in html  # a phone-number name is masked
     assert "Yan Yu" in html and "INV-X" in html
 
