@@ -59,3 +59,16 @@ def test_the_language_follows_the_browser_then_the_users_choice(as_role):
 def test_the_login_page_remembers_a_language_picked_before_logging_in(client):
     post(client, "/admin/language", {"locale": "zh_CN", "next": "/admin/login"})
     assert "登录分销工作台" in client.get("/admin/login").get_data(as_text=True)
+
+
+def test_a_string_shared_by_two_areas_reads_the_same_in_both():
+    """Flask-Babel merges the areas' catalogs into one: a string translated two ways would show
+    whichever area merged last, in every area."""
+    translations: dict = {}
+    for domain in DOMAINS:
+        for message in catalogs.read("zh_Hans_CN", domain):
+            if message.id and catalogs.is_translated(message):
+                key = message.id if isinstance(message.id, str) else tuple(message.id)
+                text = message.string if isinstance(message.string, str) else tuple(message.string)
+                translations.setdefault(key, {}).setdefault(text, []).append(domain)
+    assert {key: texts for key, texts in translations.items() if len(texts) > 1} == {}
