@@ -3,7 +3,6 @@ only turn text into the types it takes, and its ``InvalidSetting.field`` lands o
 
 from __future__ import annotations
 
-import zoneinfo
 from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
@@ -11,6 +10,7 @@ from flask_wtf import FlaskForm
 from wtforms import DecimalField, EmailField, IntegerField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length, ValidationError
 
+from plugin.shops import tenants
 from plugin.users.models import Role
 
 # Domain field names that differ from the form's.
@@ -18,7 +18,7 @@ DOMAIN_FIELDS = {"commission_ceiling_bp": "commission_ceiling"}
 
 
 def time_zones() -> list[tuple[str, str]]:
-    return [(name, name) for name in sorted(zoneinfo.available_timezones())]
+    return [(name, name) for name in sorted(tenants.known_timezones())]
 
 
 def role_choices() -> list[tuple[str, object]]:

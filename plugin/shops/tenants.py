@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import secrets
 import zoneinfo
 from dataclasses import dataclass
@@ -37,6 +38,12 @@ class NewShop:
     shop: Shop
     api_key: str
     webhook_secret: str
+
+
+@functools.cache
+def known_timezones() -> frozenset[str]:
+    """The IANA zone names (read from the system's tzdata once per process: it walks a directory)."""
+    return frozenset(zoneinfo.available_timezones())
 
 
 def validate_settings(tier_depth, after_sales_days, currency) -> None:
@@ -78,7 +85,7 @@ def create_shop(
             f"unknown platform {platform!r}; known: {', '.join(sorted(PLATFORMS))}", "platform"
         )
     validate_settings(tier_depth, after_sales_days, currency)
-    if timezone not in zoneinfo.available_timezones():
+    if timezone not in known_timezones():
         raise InvalidSetting(f"unknown time zone {timezone!r} (e.g. Asia/Shanghai)", "timezone")
     if webhook_secret is not None:
         check_secret(webhook_secret)
@@ -243,7 +250,7 @@ def update_settings(
         NotFound: no such shop.
     """
     validate_settings(tier_depth, after_sales_days, currency)
-    if not isinstance(timezone, str) or timezone not in zoneinfo.available_timezones():
+    if not isinstance(timezone, str) or timezone not in known_timezones():
         raise InvalidSetting(f"unknown time zone {timezone!r} (e.g. Asia/Shanghai)", "timezone")
     check_ceiling(commission_ceiling_bp)
     shop = get_shop(session, shop_id, lock=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from argon2 import PasswordHasher
 
 from plugin.users import accounts
 
@@ -29,6 +30,14 @@ def post(client, path: str, data: dict | None = None, *, token_from: str = "/adm
 
 def login(client, email: str, password: str = PASSWORD):
     return post(client, "/admin/login", {"email": email, "password": password})
+
+
+@pytest.fixture(autouse=True)
+def quick_password_hashes(monkeypatch):
+    """Argon2id at its lowest cost in these tests: each login would otherwise spend ~0.1-0.3 s
+    of CPU on purpose. What is tested is who may log in, not the hash's cost (the server started
+    by the browser tests keeps argon2-cffi's defaults)."""
+    monkeypatch.setattr(accounts, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
 
 
 @pytest.fixture
