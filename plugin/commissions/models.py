@@ -76,7 +76,11 @@ class MonthTally(Base):
     """
 
     __tablename__ = "month_tally"
-    __table_args__ = (UniqueConstraint("shop_id", "member_id", "month"),)
+    __table_args__ = (
+        UniqueConstraint("shop_id", "member_id", "month"),
+        # the dashboard's top 10 by GMV (a backward scan) and active count (the index alone)
+        Index("ix_month_tally_shop_month_sales", "shop_id", "month", "sales", "commission"),
+    )
 
     id: Mapped[int] = mapped_column(BigID, primary_key=True)
     shop_id: Mapped[int] = mapped_column(ForeignKey("shop.id"))
@@ -99,6 +103,7 @@ class Attribution(Base):
     __table_args__ = (
         UniqueConstraint("order_id", "tier"),
         Index("ix_attribution_beneficiary_month", "shop_id", "beneficiary_id", "month"),
+        Index("ix_attribution_shop_created", "shop_id", "created_at"),  # the figures sweep's days
     )
 
     id: Mapped[int] = mapped_column(BigID, primary_key=True)

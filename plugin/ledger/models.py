@@ -3,7 +3,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import BigInteger, ForeignKey, String, UniqueConstraint
+from sqlalchemy import BigInteger, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from plugin.db import Base, BigID, UTCDateTime, utcnow
@@ -44,7 +44,10 @@ class LedgerTransaction(Base):
     """A balanced group of entries. ``key`` makes posting idempotent per shop."""
 
     __tablename__ = "ledger_transaction"
-    __table_args__ = (UniqueConstraint("shop_id", "key"),)
+    __table_args__ = (
+        UniqueConstraint("shop_id", "key"),
+        Index("ix_ledger_transaction_shop_posted", "shop_id", "posted_at"),  # the figures sweep's days
+    )
 
     id: Mapped[int] = mapped_column(BigID, primary_key=True)
     shop_id: Mapped[int] = mapped_column(ForeignKey("shop.id"))

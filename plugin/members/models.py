@@ -43,7 +43,10 @@ class Distributor(Base):
     """A member who may invite others and earn commissions (only while approved)."""
 
     __tablename__ = "distributor"
-    __table_args__ = (UniqueConstraint("shop_id", "invite_code"),)
+    __table_args__ = (
+        UniqueConstraint("shop_id", "invite_code"),
+        Index("ix_distributor_shop_created", "shop_id", "created_at"),  # lists and figures by joining
+    )
 
     member_id: Mapped[int] = mapped_column(ForeignKey("member.id"), primary_key=True)
     shop_id: Mapped[int] = mapped_column(ForeignKey("shop.id"))

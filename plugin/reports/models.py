@@ -13,14 +13,10 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, Date, ForeignKey, Index, Integer, PrimaryKeyConstraint, String
+from sqlalchemy import BigInteger, Date, ForeignKey, Integer, PrimaryKeyConstraint, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from plugin.commissions.models import Attribution, MonthTally
 from plugin.db import Base, BigID, UTCDateTime
-from plugin.ledger.models import LedgerTransaction
-from plugin.members.models import Distributor
-from plugin.orders.models import Refund
 
 
 class DayFigures(Base):
@@ -55,21 +51,3 @@ class FiguresMark(Base):
     timezone: Mapped[str] = mapped_column(String(64))
     covered_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     swept_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
-
-
-# What the sweep finds touched days by (rows recorded since its last run), what the live "today"
-# reads, and the month's top distributors by GMV (a backward index scan, ten rows).
-READ_INDEXES = (
-    # commission last: counting a month's active distributors reads the index alone
-    Index(
-        "ix_month_tally_shop_month_sales",
-        MonthTally.shop_id,
-        MonthTally.month,
-        MonthTally.sales,
-        MonthTally.commission,
-    ),
-    Index("ix_attribution_shop_created", Attribution.shop_id, Attribution.created_at),
-    Index("ix_refund_shop_created", Refund.shop_id, Refund.created_at),
-    Index("ix_ledger_transaction_shop_posted", LedgerTransaction.shop_id, LedgerTransaction.posted_at),
-    Index("ix_distributor_shop_created", Distributor.shop_id, Distributor.created_at),
-)
