@@ -2,11 +2,8 @@
 
 They are derived data, recomputed from the source tables (orders, attributions, commissions,
 the ledger, distributors) by ``plugin.reports.refresh``: never written by the order pipeline,
-so no worker ever waits on a shop-day row. Dropping them loses nothing but time.
-
-The indexes the sweep and the dashboard read other areas' tables by are declared here too,
-beside the only code that needs them (they attach to those tables' metadata, so Alembic and
-``tests/plugin/test_migrations.py`` see them like any other).
+so no worker ever waits on a shop-day row. Dropping them loses nothing but time. The indexes
+the sweep and the dashboard read other tables by are declared on those tables' models.
 """
 
 from __future__ import annotations
