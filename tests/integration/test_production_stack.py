@@ -189,7 +189,7 @@ def test_a_webhook_taken_while_redis_is_down_is_kept_and_processed_once_it_is_ba
 
 
 @pytest.mark.integration
-def test_the_worker_runs_both_sweeps_on_rq_cron_scheduler(stack, start_worker):
+def test_the_worker_runs_every_sweep_on_rq_cron_scheduler(stack, start_worker):
     connection = stack.redis.connection()
     worker = start_worker()
 
@@ -200,6 +200,7 @@ def test_the_worker_runs_both_sweeps_on_rq_cron_scheduler(stack, start_worker):
     assert os.getpgid(scheduler.pid) == worker.pid  # a child of this worker, not a stray process
     assert datetime.now(UTC) - scheduler.last_heartbeat < timedelta(seconds=30)
     assert sorted((job.func_name, job.queue_name, job.interval) for job in scheduler.get_jobs()) == [
+        ("plugin.jobs.tasks.figures_sweep", "settlement", 60),
         ("plugin.jobs.tasks.inbox_sweep", "events", 30),
         ("plugin.jobs.tasks.settlement_sweep", "settlement", 300),
     ]
