@@ -153,10 +153,10 @@ def refund_payload(paid: dict, refund_id: int, index: int, amount: int, at: date
     payload.update(id=refund_id, order_id=paid["id"], created_at=at.isoformat(), processed_at=at.isoformat())
     payload["refund_line_items"] = [
         {
-            **copy.deepcopy(template),
+            # Shopify's float ``subtotal`` is left out: the adapter reads ``subtotal_set`` only.
+            **{key: value for key, value in copy.deepcopy(template).items() if key != "subtotal"},
             "id": refund_id * 10,
             "line_item_id": line["id"],
-            "subtotal": float(fen(amount)),
             "subtotal_set": {"shop_money": {"amount": fen(amount), "currency_code": "CNY"}},
             "line_item": {"id": line["id"], "sku": line["sku"], "price": line["price"]},
         }
