@@ -201,6 +201,37 @@ class RefundSchema(Schema):
         return Refund(**{**data, "lines": tuple(data["lines"])})
 
 
+@dataclass(frozen=True)
+class StatusUpdate:
+    """A status-only message: the platform says an order reached ``status`` at ``occurred_at``,
+    without lines or amounts (Youzan's ``trade_TradeSuccess``, ``trade_TradeClose``).
+
+    It moves an order the platform already described; one that arrives before the order's
+    first snapshot is remembered and applied when the snapshot comes (``plugin.orders``).
+    """
+
+    platform: str
+    order_external_id: str
+    currency: str
+    status: str  # one of STATUS_UPDATES
+    occurred_at: datetime
+
+
+STATUS_UPDATES = ("completed", "cancelled")
+
+
+class StatusUpdateSchema(Schema):
+    platform = _text
+    order_external_id = _text
+    currency = fields.String(required=True, validate=validate.Regexp(r"^[A-Z]{3}$"))
+    status = fields.String(required=True, validate=validate.OneOf(STATUS_UPDATES))
+    occurred_at = fields.AwareDateTime(required=True)
+
+    @post_load
+    def make(self, data, **kwargs):
+        return StatusUpdate(**data)
+
+
 def first_error(err: ValidationError) -> tuple[str, str]:
     """Flatten a marshmallow error to ``(dotted.field.path, message)`` for a JSON reply."""
 

@@ -48,6 +48,7 @@ from __future__ import annotations
 import hmac
 from collections.abc import Mapping, Sequence
 from datetime import datetime
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from .base import KIND_IGNORED, KIND_ORDER, KIND_REFUND, Delivery
@@ -135,8 +136,11 @@ class ShopifyAdapter:
     identifier = "shopify"
     normalize_at_intake = True
 
-    def verify(self, headers: Mapping[str, str], body: bytes, secrets: Sequence[str]) -> None:
-        """Check ``X-Shopify-Hmac-Sha256`` against every secret in ``secrets``.
+    def verify(
+        self, headers: Mapping[str, str], body: bytes, secrets: Sequence[str], client_id: str | None = None
+    ) -> None:
+        """Check ``X-Shopify-Hmac-Sha256`` against every secret in ``secrets`` (the app's id
+        is not part of Shopify's signature).
 
         Raises:
             SignatureError: the header is missing or no secret produces it.
@@ -179,7 +183,7 @@ class ShopifyAdapter:
             occurred_at=_triggered_at(header(headers, TRIGGERED_AT_HEADER)),
         )
 
-    def normalize(self, delivery: Delivery, body: bytes) -> Order | Refund | None:
+    def normalize(self, delivery: Delivery, body: bytes, api: Any = None) -> Order | Refund | None:
         """Translate an order or refund payload into the common schema.
 
         Returns:
@@ -204,6 +208,10 @@ class ShopifyAdapter:
     def acknowledgement(self) -> dict:
         """Shopify ignores the reply body; any 2xx is success."""
         return {"ok": True}
+
+    def api_client(self, credentials, tokens):
+        """Shopify's messages are full snapshots: normalizing them calls nothing."""
+        return None
 
 
 ORDER_SCHEMA, REFUND_SCHEMA = OrderSchema(), RefundSchema()  # built once: marshmallow schemas are reusable

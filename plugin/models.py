@@ -12,6 +12,7 @@ from plugin.inbox import models as inbox  # noqa: F401
 from plugin.ledger import models as ledger  # noqa: F401
 from plugin.members import models as members  # noqa: F401
 from plugin.orders import models as orders  # noqa: F401
+from plugin.platforms import models as platforms  # noqa: F401
 from plugin.reports import models as reports  # noqa: F401
 from plugin.shops import models as shops  # noqa: F401
 from plugin.users import models as users  # noqa: F401

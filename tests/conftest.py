@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -120,10 +121,11 @@ class ShopHandle:
     api_key: str
     tier_depth: int
     after_sales_days: int
+    platform: str = "shopify"
 
     @property
     def webhook_url(self) -> str:
-        return f"/webhooks/shopify/{self.id}"
+        return f"/webhooks/{self.platform}/{self.id}"
 
     @property
     def auth(self) -> dict:
@@ -138,9 +140,8 @@ def make_shop(database):
         with database.transaction() as session:
             new = tenants.create_shop(session, **settings)
             shop = new.shop
-            return ShopHandle(
-                shop.id, new.webhook_secret, new.api_key, shop.tier_depth, shop.after_sales_days
-            )
+            handle = (shop.id, new.webhook_secret, new.api_key, shop.tier_depth, shop.after_sales_days)
+            return ShopHandle(*handle, platform=shop.platform)
 
     return make
 
@@ -160,3 +161,16 @@ def send(client):
         return client.post(shop.webhook_url, data=body, headers=headers)
 
     return post
+
+
+@pytest.fixture
+def live_server(app):
+    """The app served over real HTTP by waitress in a thread; yields its base URL."""
+    from waitress.server import create_server
+
+    server = create_server(app, host="127.0.0.1", port=0, threads=4)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.effective_port}"
+    server.close()
+    thread.join(timeout=5)

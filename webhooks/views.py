@@ -10,6 +10,8 @@ verified delivery costs the database that one short write.
 
 from __future__ import annotations
 
+import functools
+
 from flask import Blueprint, jsonify, request
 
 from adapters import base
@@ -43,7 +45,7 @@ def receive(platform: str, shop_id: int):
     try:
         if rt.credentials.get(shop_id).platform != platform:
             raise NotFound(f"shop {shop_id} does not take {platform} webhooks", "platform")
-        shop = verified(rt.credentials, shop_id, lambda secrets: adapter.verify(headers, body, secrets))
+        shop = verified(rt.credentials, shop_id, functools.partial(adapter.verify, headers, body))
         delivery = adapter.describe(headers, body)
         if delivery.kind == base.KIND_HEARTBEAT:
             return jsonify(adapter.acknowledgement()), 200

@@ -21,11 +21,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from adapters import base, schema
-from adapters.errors import PayloadError
+from adapters.errors import PayloadError, PlatformRefused, PlatformUnavailable
 from adapters.registry import get_adapter
 from plugin.db import Database, insert_new_returning, utcnow
 from plugin.inbox.models import InboxEvent, InboxStatus
 from plugin.orders import batch, lifecycle
+from plugin.platforms.connections import ApiFactory, NotConnected
 from plugin.shops.models import Shop
 from plugin.states import StateMachine
 
@@ -44,6 +45,9 @@ TRANSITIONS: dict[InboxStatus, tuple[InboxStatus, ...]] = {
     S.IGNORED: (),
 }
 MACHINE = StateMachine("inbox event", TRANSITIONS)
+ACTED_ON = (base.KIND_ORDER, base.KIND_REFUND, base.KIND_STATUS)
+# A platform API that did not answer, refused, or is not connected: retried with backoff.
+FETCH_ERRORS = (PlatformUnavailable, PlatformRefused, NotConnected)
 DONE = (InboxStatus.PROCESSED, InboxStatus.IGNORED, InboxStatus.DEAD)
 PENDING = (InboxStatus.RECEIVED, InboxStatus.FAILED)
 
@@ -91,11 +95,12 @@ def backoff(attempts: int) -> timedelta:
     return timedelta(seconds=min(10 * 2**attempts, 3600))
 
 
-def process(database: Database, event_id: int) -> str:
+def process(database: Database, event_id: int, apis: ApiFactory | None = None) -> str:
     """Normalize one stored delivery and apply it to the domain. Returns the event's status.
 
     A payload the adapter cannot read will never succeed, so it goes to ``dead`` at once; any
-    other failure is retried with backoff (``_record_failure``).
+    other failure (a platform API that did not answer included) is retried with backoff
+    (``_record_failure``). ``apis`` builds the platform clients of adapters that fetch.
     """
     started = time.perf_counter()
     topic = "?"
@@ -107,7 +112,7 @@ def process(database: Database, event_id: int) -> str:
             if event.status in DONE:
                 return event.status
             topic = event.topic
-            _apply(session, event)
+            _apply(session, event, apis)
             status = event.status
     except PayloadError as exc:
         status = _record_failure(database, event_id, exc, permanent=True)
@@ -118,7 +123,7 @@ def process(database: Database, event_id: int) -> str:
     return status
 
 
-def drain(database: Database, *, limit: int | None = None) -> int:
+def drain(database: Database, *, limit: int | None = None, apis: ApiFactory | None = None) -> int:
     """Claim up to ``limit`` due events and apply them in one transaction. Returns how many
     were claimed (0: nothing is due, or every due event is being applied by another worker)."""
     started, claimed = time.perf_counter(), []
@@ -127,13 +132,13 @@ def drain(database: Database, *, limit: int | None = None) -> int:
             events = _claim(session, utcnow(), limit or BATCH[database.dialect])
             claimed = [event.id for event in events]
             if events:
-                _apply_batch(session, events)
+                _apply_batch(session, events, apis)
                 outcome = Counter(str(event.status) for event in events)
     except Exception as exc:  # noqa: BLE001 - the events are applied one by one instead
         if not claimed:
             raise
         log.warning("a batch of %d events failed (%s); applying them one by one", len(claimed), exc)
-        outcome = Counter(process(database, event_id) for event_id in claimed)
+        outcome = Counter(process(database, event_id, apis) for event_id in claimed)
     if claimed:
         took = (time.perf_counter() - started) * 1000
         summary = " ".join(f"{status}={n}" for status, n in sorted(outcome.items()))
@@ -154,16 +159,23 @@ def _claim(session: Session, now: datetime, limit: int) -> list[InboxEvent]:
     )
 
 
-def _apply_batch(session: Session, events: list[InboxEvent]) -> None:
-    """Normalize every event, let ``orders.batch`` load what they need, then apply them in order."""
-    ready: dict[Shop, list[tuple[InboxEvent, schema.Order | schema.Refund]]] = defaultdict(list)
+def _apply_batch(session: Session, events: list[InboxEvent], apis: ApiFactory | None) -> None:
+    """Normalize every event, let ``orders.batch`` load what they need, then apply them in order.
+
+    An event whose platform API did not answer (or refused) is counted as failed and retried
+    later on its own; the rest of the batch goes on."""
+    ready: dict[Shop, list[tuple[InboxEvent, batch.Document]]] = defaultdict(list)
     for event in events:
+        shop = session.get(Shop, event.shop_id)
         try:
-            document = _normalize(event)
+            document = _normalize(session, event, shop, apis)
         except PayloadError as exc:
             _fail(event, exc, permanent=True)
             continue
-        shop = session.get(Shop, event.shop_id)
+        except FETCH_ERRORS as exc:
+            log.warning("inbox event %s: %s", event.id, exc)
+            _fail(event, exc)
+            continue
         if _ignored(event, shop, document):
             continue
         ready[shop].append((event, document))
@@ -173,9 +185,18 @@ def _apply_batch(session: Session, events: list[InboxEvent]) -> None:
             _apply_document(session, event, shop, document)
 
 
-def _normalize(event: InboxEvent) -> schema.Order | schema.Refund | None:
+def _normalize(
+    session: Session, event: InboxEvent, shop: Shop, apis: ApiFactory | None
+) -> batch.Document | None:
+    """The event's document in the common schema; an adapter that fetches gets the shop's client."""
     adapter = get_adapter(event.platform)
-    return adapter.normalize(adapter.describe(event.headers, event.body), event.body)
+    delivery = adapter.describe(event.headers, event.body)
+    api = None
+    if not adapter.normalize_at_intake and delivery.kind in ACTED_ON:
+        if apis is None:
+            raise NotConnected(f"no platform API client for {event.platform} in this process", "platform")
+        api = apis(session, shop)
+    return adapter.normalize(delivery, event.body, api)
 
 
 def _ignored(event: InboxEvent, shop: Shop, document) -> bool:
@@ -191,6 +212,8 @@ def _ignored(event: InboxEvent, shop: Shop, document) -> bool:
 def _apply_document(session: Session, event: InboxEvent, shop: Shop, document) -> None:
     if isinstance(document, schema.Order):
         lifecycle.apply_snapshot(session, shop, document)
+    elif isinstance(document, schema.StatusUpdate):
+        lifecycle.apply_status(session, shop, document)
     else:
         lifecycle.apply_refund(session, shop, document)
     _done(event, InboxStatus.PROCESSED)
@@ -202,9 +225,9 @@ def _done(event: InboxEvent, status: InboxStatus) -> None:
     event.processed_at = utcnow()
 
 
-def _apply(session: Session, event: InboxEvent) -> None:
-    document = _normalize(event)
+def _apply(session: Session, event: InboxEvent, apis: ApiFactory | None) -> None:
     shop = session.get(Shop, event.shop_id)
+    document = _normalize(session, event, shop, apis)
     if not _ignored(event, shop, document):
         _apply_document(session, event, shop, document)
 
@@ -226,7 +249,7 @@ def _fail(event: InboxEvent, exc: Exception, *, permanent: bool = False) -> None
     event.next_attempt_at = utcnow() + backoff(event.attempts)
 
 
-def replay(database: Database, event_id: int) -> str:
+def replay(database: Database, event_id: int, apis: ApiFactory | None = None) -> str:
     """Put a dead or failed event back in line (operator action) and process it now."""
     with database.transaction() as session:
         event = session.get(InboxEvent, event_id)
@@ -235,4 +258,4 @@ def replay(database: Database, event_id: int) -> str:
         if MACHINE.allows(InboxStatus(event.status), InboxStatus.RECEIVED):
             MACHINE.move(event, InboxStatus.RECEIVED)
             event.attempts = 0
-    return process(database, event_id)
+    return process(database, event_id, apis)

@@ -12,6 +12,7 @@ from plugin.commissions import settlement
 from plugin.db import utcnow
 from plugin.inbox import mailbox
 from plugin.jobs.queues import EVENTS, SETTLEMENT
+from plugin.platforms import connections
 from plugin.reports import refresh
 
 DRAIN_SECONDS = 20  # a drain job hands over to a fresh one after this long, so jobs stay short
@@ -27,7 +28,8 @@ def drain_inbox() -> int:
     rt = runtime.for_job()
     rt.queue.woken(EVENTS)
     total, deadline = 0, time.monotonic() + DRAIN_SECONDS
-    while claimed := mailbox.drain(rt.database):
+    apis = connections.api_factory(rt.config)
+    while claimed := mailbox.drain(rt.database, apis=apis):
         total += claimed
         if time.monotonic() > deadline:
             wake_workers(rt)

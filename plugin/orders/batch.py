@@ -26,7 +26,7 @@ from plugin.orders import lifecycle
 from plugin.shops import categories, tenants
 from plugin.shops.models import Shop
 
-Document = schema.Order | schema.Refund
+Document = schema.Order | schema.Refund | schema.StatusUpdate
 
 
 def prepare(session: Session, shop: Shop, documents: Sequence[Document]) -> None:
@@ -36,9 +36,7 @@ def prepare(session: Session, shop: Shop, documents: Sequence[Document]) -> None
         return
     currencies: dict[str, str] = {}
     for document in documents:
-        external_id = (
-            document.external_id if isinstance(document, schema.Order) else document.order_external_id
-        )
+        external_id = getattr(document, "order_external_id", None) or document.external_id
         currencies.setdefault(external_id, document.currency)
     lifecycle.lock_orders(session, shop.id, shop.platform, currencies)
     to_pay = [d for d in documents if isinstance(d, schema.Order) and _will_be_paid(session, shop, d)]
@@ -83,7 +81,9 @@ def prepare(session: Session, shop: Shop, documents: Sequence[Document]) -> None
 def _will_be_paid(session: Session, shop: Shop, snapshot: schema.Order) -> bool:
     """Whether applying ``snapshot`` makes its order enter *paid* (and so priced)."""
     order = lifecycle.lock_order(session, shop.id, snapshot.platform, snapshot.external_id, snapshot.currency)
-    return order.status == lifecycle.S.CREATED and lifecycle.snapshot_target(snapshot) in lifecycle.EARNING
+    return (
+        order.status in lifecycle.UNPRICED and lifecycle.snapshot_target(snapshot, order) in lifecycle.EARNING
+    )
 
 
 def _likely_chain(session: Session, shop: Shop, buyer_id: int, ref_code: str | None) -> list[int]:

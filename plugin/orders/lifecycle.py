@@ -8,6 +8,13 @@ Applying the same snapshot or refund again changes nothing.
 Decisions: a snapshot whose status is behind the stored one is ignored for status; lines
 are taken from snapshots only until the order is paid (commissions are priced on them);
 a cancellation of a paid order moves nothing by itself, its refunds carry the money.
+
+Status-only messages (``StatusUpdate``: Youzan's trade success and close carry no lines) move an
+order the platform already described. One that overtakes the order's paid snapshot is kept: a
+"completed" is remembered in ``completed_at`` of the unpaid order and reached as soon as the
+paid snapshot arrives; a "cancelled" closes the unpaid order, and a paid snapshot arriving after
+it reopens it (``closed → paid``: the platform proves the payment, and a paid order's
+cancellation is carried by its refunds). So any arrival order ends in the same ledger.
 """
 
 from __future__ import annotations
@@ -41,8 +48,9 @@ TRANSITIONS: dict[OrderStatus, tuple[OrderStatus, ...]] = {
     S.PAID: (S.COMPLETED, S.REFUNDED),
     S.COMPLETED: (S.REFUNDED,),
     S.REFUNDED: (),
-    S.CLOSED: (),
+    S.CLOSED: (S.PAID,),  # a paid snapshot that arrives after a status-only close
 }
+UNPRICED = (S.CREATED, S.CLOSED)  # the lines still follow the snapshots
 SNAPSHOT_STATUS = {"created": S.CREATED, "paid": S.PAID, "completed": S.COMPLETED, "cancelled": S.CLOSED}
 EARNING = (S.PAID, S.COMPLETED)
 MACHINE = StateMachine("order", TRANSITIONS)
@@ -65,17 +73,23 @@ def ignore_reason(shop: Shop | Credentials, document: schema.Order | schema.Refu
     return None
 
 
-def snapshot_target(snapshot: schema.Order) -> OrderStatus:
+def snapshot_target(snapshot: schema.Order, order: Order | None = None) -> OrderStatus:
     """The status a snapshot asks the order to reach.
+
+    A paid snapshot of an order a status-only message already reported completed
+    (``completed_at`` set while unpriced) goes on to completed.
 
     A cancelled order that was paid (it carries ``paid_at``) is, for the money, a paid order:
     its refunds take the commission back. So an early ``cancelled`` snapshot of a paid order
     moves it to paid (and prices it), exactly as ``orders/paid`` then ``orders/cancelled`` would;
     only a cancellation of an order never paid closes it.
     """
+    target = SNAPSHOT_STATUS[snapshot.status]
     if snapshot.status == "cancelled" and snapshot.paid_at is not None:
-        return S.PAID
-    return SNAPSHOT_STATUS[snapshot.status]
+        target = S.PAID
+    if target == S.PAID and order is not None and order.status in UNPRICED and order.completed_at:
+        target = S.COMPLETED
+    return target
 
 
 def lock_order(session: Session, shop_id: int, platform: str, external_id: str, currency: str) -> Order:
@@ -189,7 +203,7 @@ def _bind_by_ref(session: Session, order: Order) -> None:
 def apply_snapshot(session: Session, shop: Shop, snapshot: schema.Order) -> Order:
     """Bring the stored order up to what the platform's snapshot says."""
     order = lock_order(session, shop.id, snapshot.platform, snapshot.external_id, snapshot.currency)
-    if order.status == S.CREATED:
+    if order.status in UNPRICED:
         order.currency, order.channel, order.ref_code = snapshot.currency, snapshot.channel, snapshot.ref_code
         order.placed_at, order.region = snapshot.placed_at, snapshot.region
         order.campaign_tags = list(snapshot.campaign_tags)
@@ -201,7 +215,7 @@ def apply_snapshot(session: Session, shop: Shop, snapshot: schema.Order) -> Orde
         order.buyer_member_id = member.id
         _sync_lines(session, order, snapshot.lines)
         _bind_by_ref(session, order)
-    for step in MACHINE.path(OrderStatus(order.status), snapshot_target(snapshot)):
+    for step in MACHINE.path(OrderStatus(order.status), snapshot_target(snapshot, order)):
         _enter(session, shop, order, step, snapshot)
     if order.source_updated_at is None or snapshot.updated_at > order.source_updated_at:
         order.source_updated_at = snapshot.updated_at
@@ -216,7 +230,8 @@ def _enter(session: Session, shop: Shop, order: Order, step: OrderStatus, snapsh
         buyers.claim_first_order(session, order)
         accrual.accrue(session, shop, order)
     elif step == S.COMPLETED:
-        order.completed_at = snapshot.completed_at or snapshot.updated_at
+        # a completion reported before payment (``apply_status``) keeps its own time
+        order.completed_at = order.completed_at or snapshot.completed_at or snapshot.updated_at
         due = settlement.settle_after(shop, order)
         # no commission lock needed: every other writer of them holds this order's row lock,
         # except settlement, which only sees commissions once this step has set settle_after
@@ -225,6 +240,31 @@ def _enter(session: Session, shop: Shop, order: Order, step: OrderStatus, snapsh
     trail.record(
         session, shop.id, f"order.{step}", "order", order.id, external_id=order.external_id, previous=before
     )
+
+
+def apply_status(session: Session, shop: Shop, update: schema.StatusUpdate) -> Order:
+    """Apply a status-only message: complete a paid order, close an unpaid one.
+
+    Arriving before the order's paid snapshot, a completion is remembered (``completed_at``) and
+    reached when the snapshot comes; a cancellation closes the unpaid order (a later paid
+    snapshot reopens it). A cancellation of a paid order moves nothing: its refunds do.
+    """
+    order = lock_order(session, shop.id, update.platform, update.order_external_id, update.currency)
+    status = OrderStatus(order.status)
+    if update.status == "completed":
+        if status == S.PAID:
+            order.completed_at = update.occurred_at
+            _enter(session, shop, order, S.COMPLETED, None)
+        elif status in UNPRICED and order.completed_at is None:
+            order.completed_at = update.occurred_at
+            trail.record(
+                session, shop.id, "order.completion_early", "order", order.id, external_id=order.external_id
+            )
+    elif status == S.CREATED:
+        _enter(session, shop, order, S.CLOSED, None)
+    if order.source_updated_at is None or update.occurred_at > order.source_updated_at:
+        order.source_updated_at = update.occurred_at
+    return order
 
 
 def apply_refund(session: Session, shop: Shop, refund: schema.Refund) -> Order:

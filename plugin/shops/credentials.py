@@ -16,8 +16,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import select
+
 from adapters.errors import SignatureError
 from plugin.db import Database
+from plugin.platforms.models import PlatformConnection
 from plugin.shops import tenants
 
 
@@ -28,6 +31,7 @@ class Credentials:
     currency: str
     secrets: tuple[tuple[str, datetime | None], ...]  # newest first, with their expiry
     loaded_at: float
+    client_id: str | None = None  # the shop's app id on its platform (some signatures include it)
 
     def active_secrets(self, now: datetime) -> list[str]:
         return [secret for secret, expires in self.secrets if expires is None or expires > now]
@@ -58,14 +62,19 @@ class CredentialCache:
         with self.database.read() as session:
             shop = tenants.get_shop(session, shop_id)
             secrets = tuple(tenants.secrets_of(session, shop_id))
-            return Credentials(shop.id, shop.platform, shop.currency, secrets, time.monotonic())
+            client_id = session.scalar(
+                select(PlatformConnection.client_id).where(PlatformConnection.shop_id == shop_id)
+            )
+            return Credentials(shop.id, shop.platform, shop.currency, secrets, time.monotonic(), client_id)
 
 
 REFRESH_AFTER = 1.0  # seconds: bad signatures reload a shop's secrets at most this often
 
 
-def verified(cache: CredentialCache, shop_id: int, check: Callable[[list[str]], None]) -> Credentials:
-    """The shop's credentials once ``check(secrets)`` accepts one of its active secrets.
+def verified(
+    cache: CredentialCache, shop_id: int, check: Callable[[list[str], str | None], None]
+) -> Credentials:
+    """The shop's credentials once ``check(secrets, client_id)`` accepts one of its active secrets.
 
     A ``SignatureError`` from the cached secrets is retried with freshly loaded ones (a rotation
     in another process) if the entry is older than ``REFRESH_AFTER``, so a flood of bad
@@ -73,10 +82,10 @@ def verified(cache: CredentialCache, shop_id: int, check: Callable[[list[str]], 
     """
     entry = cache.get(shop_id)
     try:
-        check(entry.active_secrets(tenants.utcnow()))
+        check(entry.active_secrets(tenants.utcnow()), entry.client_id)
     except SignatureError:
         if time.monotonic() - entry.loaded_at < REFRESH_AFTER:
             raise
         entry = cache.get(shop_id, fresh=True)
-        check(entry.active_secrets(tenants.utcnow()))
+        check(entry.active_secrets(tenants.utcnow()), entry.client_id)
     return entry

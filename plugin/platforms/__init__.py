@@ -1,0 +1,1 @@
+"""Platform connections: each shop's app on its platform, install state and API tokens."""
