@@ -86,7 +86,7 @@ def recent(
     return DeliveryPage(rows, Cursor(rows[-1].received_at, rows[-1].id) if more else None)
 
 
-def replay(database: Database, shop_id: int, event_id: int, *, actor: str) -> str:
+def replay(database: Database, shop_id: int, event_id: int, *, actor: str, apis=None) -> str:
     """Replay one of the shop's dead deliveries now; returns its status afterwards.
 
     The request is audited (``inbox.replayed``) in its own transaction *before* the replay
@@ -117,4 +117,4 @@ def replay(database: Database, shop_id: int, event_id: int, *, actor: str) -> st
             topic=event.topic,
             attempts=event.attempts,
         )
-    return mailbox.replay(database, event_id)
+    return mailbox.replay(database, event_id, apis)

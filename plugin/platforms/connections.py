@@ -9,6 +9,9 @@ with the ``Vault``.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
+
 from sqlalchemy.orm import Session
 
 from adapters.base import AppCredentials, Token
@@ -170,3 +173,31 @@ class ApiFactory:
 def api_factory(config: Config) -> ApiFactory:
     """The platform clients of one runtime (its tokens sealed under the app's secret key)."""
     return ApiFactory(Vault(secret_key(config)))
+
+
+@dataclass(frozen=True)
+class InstallState:
+    """What the workbench shows of a shop's connection (never a token)."""
+
+    platform: str
+    status: str
+    client_id: str | None
+    shop_ref: str | None
+    token_expires_at: datetime | None
+    connected_at: datetime | None
+    last_error: str | None
+
+
+def install_state(session: Session, shop: Shop) -> InstallState:
+    row = get(session, shop.id)
+    if row is None:
+        return InstallState(shop.platform, "not_configured", None, None, None, None, None)
+    return InstallState(
+        row.platform,
+        row.status,
+        row.client_id,
+        row.shop_ref,
+        row.token_expires_at,
+        row.connected_at,
+        row.last_error,
+    )

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select, update
 
+from adapters.base import Token
 from plugin import runtime
 from plugin.audit.models import AuditEvent
 from plugin.cli.demo import seed_chain
@@ -18,6 +19,8 @@ from plugin.inbox import mailbox
 from plugin.inbox.models import InboxEvent
 from plugin.orders import lifecycle
 from plugin.orders.models import Order
+from plugin.platforms import connections
+from plugin.platforms.vault import Vault
 from plugin.shops import apikeys
 from plugin.shops.models import ApiKey, Shop, ShopSecret
 from plugin.users.models import User
@@ -495,3 +498,38 @@ def test_the_pages_speak_chinese(admin):
     admin.environ_base["HTTP_ACCEPT_LANGUAGE"] = "zh-CN"
     html = admin.get(SETTINGS).get_data(as_text=True)
     assert "佣金上限" in html
+
+
+def test_the_platform_section_shows_where_to_paste_and_the_install_state(as_role, make_shop, database, app):
+    youzan = make_shop(name="Youzan shop", platform="youzan")
+    admin = as_role("admin", shop_id=youzan.id)
+    html = admin.get(SETTINGS).get_data(as_text=True)
+    assert f"http://localhost/webhooks/youzan/{youzan.id}" in html
+    assert "message push settings" in html
+    assert 'id="install-state">not configured<' in html
+    assert "fenxiao shop connect --shop" in html
+    expires = datetime(2026, 12, 1, 8, tzinfo=UTC)
+    with database.transaction() as session:
+        row = connections.configure(
+            session, session.get(Shop, youzan.id), client_id="yz-app-1", shop_ref="98523"
+        )
+        store = connections.DbTokenStore(session, row, Vault("k"))
+        store.save(Token("secret-token", expires))
+    html = admin.get(SETTINGS).get_data(as_text=True)
+    assert 'id="install-state">connected<' in html and "yz-app-1" in html and "98523" in html
+    assert 'id="token-expiry">' in html and "2026" in html.split('id="token-expiry">')[1][:60]
+    assert "secret-token" not in html
+
+
+def test_the_settings_page_lists_the_latest_deliveries_with_their_outcome(admin, shop, database, broken):
+    event_id = dead_delivery(database, shop)
+    html = admin.get(SETTINGS).get_data(as_text=True)
+    recent = html.split('id="recent-deliveries"')[1].split("</table>")[0]
+    assert f"<td>{event_id}</td>" in recent and "dead" in recent and "database on fire" in recent
+
+
+def test_the_platform_section_is_translated(as_role, make_shop):
+    weimob = make_shop(name="Weimob shop", platform="weimob")
+    admin = as_role("admin", shop_id=weimob.id)
+    html = admin.get(SETTINGS, headers={"Accept-Language": "zh-CN"}).get_data(as_text=True)
+    assert "平台连接" in html and "微盟开放平台" in html and "未配置" in html

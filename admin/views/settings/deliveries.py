@@ -12,6 +12,7 @@ from plugin import runtime
 from plugin.audit.search import Cursor
 from plugin.errors import InvalidSetting, InvalidTransition
 from plugin.inbox import deliveries as inbox_deliveries
+from plugin.platforms import connections
 from plugin.users.roles import Permission
 
 OUTCOMES = {
@@ -58,7 +59,11 @@ def replay(event_id: int):
     database = runtime.for_request().database
     try:
         outcome = inbox_deliveries.replay(
-            database, security.current_shop_id(), event_id, actor=security.actor()
+            database,
+            security.current_shop_id(),
+            event_id,
+            actor=security.actor(),
+            apis=connections.api_factory(runtime.for_request().config),
         )
     except InvalidTransition:
         flash(_("Only a dead delivery can be replayed."), "error")

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from flask import flash, redirect, request, url_for
+from flask import flash, redirect, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from admin import security
 from admin.forms.settings import DOMAIN_FIELDS, ShopSettingsForm
 from admin.views.settings.common import attach, bp, private
+from admin.views.settings.deliveries import OUTCOMES
 from plugin import runtime
 from plugin.db import utcnow
 from plugin.errors import InvalidSetting
+from plugin.inbox import deliveries as inbox_deliveries
+from plugin.platforms import connections
 from plugin.shops import tenants
 from plugin.users.roles import Permission
 
@@ -25,6 +28,27 @@ RULES = {
     "currency": _l("Use a 3-letter ISO-4217 code in capitals, such as CNY."),
     "commission_ceiling": _l("The ceiling must be 0.01 % to 100 % of a line."),
 }
+
+
+# Where each platform takes the webhook address (the shop's platform decides which one shows).
+WHERE_TO_PASTE = {
+    "shopify": _l("Shopify registers this address itself when the app is installed: use Install below."),
+    "youzan": _l(
+        "In the Youzan cloud console, open your app's message push settings and paste this address."
+    ),
+    "weimob": _l(
+        "In the Weimob open platform, subscribe your app to order and after-sales messages with this address."
+    ),
+    "generic": _l("Post your order and refund events here, signed as the generic webhook format describes."),
+}
+INSTALL_STATES = {
+    "not_configured": _l("not configured"),
+    "new": _l("app recorded, not connected yet"),
+    "pending": _l("install started, waiting for the platform"),
+    "connected": _l("connected"),
+    "disconnected": _l("disconnected: connect again"),
+}
+RECENT_DELIVERIES = 5
 
 
 def _current_values(shop) -> dict:
@@ -41,15 +65,22 @@ def _page(form, status: int = 200, new_secret: str | None = None):
     shop = security.current_shop()
     with runtime.for_request().database.read() as session:
         stored = tenants.secrets_of(session, shop.id)
+        install = connections.install_state(session, shop)
+        recent = inbox_deliveries.recent(session, shop.id, limit=RECENT_DELIVERIES).deliveries
     now = utcnow()
     grace = [expires for _secret, expires in stored if expires is not None and expires > now]
-    webhook_url = request.host_url.rstrip("/") + f"/webhooks/{shop.platform}/{shop.id}"
+    webhook_url = url_for("webhooks.receive", platform=shop.platform, shop_id=shop.id, _external=True)
     return private(
         "settings/index.html",
         status,
         form=form,
         shop=shop,
         webhook_url=webhook_url,
+        where_to_paste=WHERE_TO_PASTE.get(shop.platform),
+        install=install,
+        install_label=INSTALL_STATES.get(install.status, install.status),
+        recent=recent,
+        outcomes=OUTCOMES,
         old_secret_until=max(grace) if grace else None,
         new_secret=new_secret,
         grace=tenants.ROTATION_GRACE,
