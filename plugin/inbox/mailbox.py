@@ -17,13 +17,14 @@ from collections import Counter, defaultdict
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from adapters import base, schema
 from adapters.errors import PayloadError, PlatformRefused, PlatformUnavailable
 from adapters.registry import get_adapter
 from plugin.db import Database, insert_new_returning, utcnow
+from plugin.inbox import fetching
 from plugin.inbox.models import InboxEvent, InboxStatus
 from plugin.orders import batch, lifecycle
 from plugin.platforms.connections import ApiFactory, NotConnected
@@ -45,7 +46,6 @@ TRANSITIONS: dict[InboxStatus, tuple[InboxStatus, ...]] = {
     S.IGNORED: (),
 }
 MACHINE = StateMachine("inbox event", TRANSITIONS)
-ACTED_ON = (base.KIND_ORDER, base.KIND_REFUND, base.KIND_STATUS)
 # A platform API that did not answer, refused, or is not connected: retried with backoff.
 FETCH_ERRORS = (PlatformUnavailable, PlatformRefused, NotConnected)
 DONE = (InboxStatus.PROCESSED, InboxStatus.IGNORED, InboxStatus.DEAD)
@@ -105,6 +105,7 @@ def process(database: Database, event_id: int, apis: ApiFactory | None = None) -
     started = time.perf_counter()
     topic = "?"
     try:
+        fetched = fetching.fetch_one(database, apis, event_id)  # before the transaction opens
         with database.transaction() as session:
             event = session.scalar(select(InboxEvent).where(InboxEvent.id == event_id).with_for_update())
             if event is None:
@@ -112,7 +113,7 @@ def process(database: Database, event_id: int, apis: ApiFactory | None = None) -
             if event.status in DONE:
                 return event.status
             topic = event.topic
-            _apply(session, event, apis)
+            _apply(session, event, apis, fetched)
             status = event.status
     except PayloadError as exc:
         status = _record_failure(database, event_id, exc, permanent=True)
@@ -126,13 +127,14 @@ def process(database: Database, event_id: int, apis: ApiFactory | None = None) -
 def drain(database: Database, *, limit: int | None = None, apis: ApiFactory | None = None) -> int:
     """Claim up to ``limit`` due events and apply them in one transaction. Returns how many
     were claimed (0: nothing is due, or every due event is being applied by another worker)."""
-    started, claimed = time.perf_counter(), []
+    started, claimed, limit = time.perf_counter(), [], limit or BATCH[database.dialect]
     try:
+        fetched = fetching.fetch_due(database, apis, limit)  # platform calls: before the transaction
         with database.transaction() as session:
-            events = _claim(session, utcnow(), limit or BATCH[database.dialect])
+            events = _claim(session, utcnow(), limit, fetched)
             claimed = [event.id for event in events]
             if events:
-                _apply_batch(session, events, apis)
+                _apply_batch(session, events, apis, fetched)
                 outcome = Counter(str(event.status) for event in events)
     except Exception as exc:  # noqa: BLE001 - the events are applied one by one instead
         if not claimed:
@@ -146,12 +148,18 @@ def drain(database: Database, *, limit: int | None = None, apis: ApiFactory | No
     return len(claimed)
 
 
-def _claim(session: Session, now: datetime, limit: int) -> list[InboxEvent]:
-    """Due events in arrival order, locked; those another worker holds are skipped."""
+def _claim(
+    session: Session, now: datetime, limit: int, fetched: fetching.Fetched | None = None
+) -> list[InboxEvent]:
+    """Due events in arrival order, locked; those another worker holds are skipped, and so are
+    events of fetching platforms this drain did not fetch (the next drain fetches them)."""
+    ready = or_(
+        InboxEvent.platform.notin_(fetching.fetching_platforms()), InboxEvent.id.in_(list(fetched or ()))
+    )
     return list(
         session.scalars(
             select(InboxEvent)
-            .where(InboxEvent.status.in_(PENDING), InboxEvent.next_attempt_at <= now)
+            .where(InboxEvent.status.in_(PENDING), InboxEvent.next_attempt_at <= now, ready)
             .order_by(InboxEvent.id)
             .limit(limit)
             .with_for_update(skip_locked=True)
@@ -159,7 +167,9 @@ def _claim(session: Session, now: datetime, limit: int) -> list[InboxEvent]:
     )
 
 
-def _apply_batch(session: Session, events: list[InboxEvent], apis: ApiFactory | None) -> None:
+def _apply_batch(
+    session: Session, events: list[InboxEvent], apis: ApiFactory | None, fetched: fetching.Fetched
+) -> None:
     """Normalize every event, let ``orders.batch`` load what they need, then apply them in order.
 
     An event whose platform API did not answer (or refused) is counted as failed and retried
@@ -168,7 +178,7 @@ def _apply_batch(session: Session, events: list[InboxEvent], apis: ApiFactory | 
     for event in events:
         shop = session.get(Shop, event.shop_id)
         try:
-            document = _normalize(session, event, shop, apis)
+            document = _document(session, event, shop, apis, fetched)
         except PayloadError as exc:
             _fail(event, exc, permanent=True)
             continue
@@ -185,6 +195,13 @@ def _apply_batch(session: Session, events: list[InboxEvent], apis: ApiFactory | 
             _apply_document(session, event, shop, document)
 
 
+def _document(session: Session, event: InboxEvent, shop: Shop, apis, fetched: fetching.Fetched):
+    """The event's document: fetched ahead (outside the transaction) or normalized now."""
+    if event.id in fetched:
+        return fetching.document_of(fetched, event.id)
+    return _normalize(session, event, shop, apis)
+
+
 def _normalize(
     session: Session, event: InboxEvent, shop: Shop, apis: ApiFactory | None
 ) -> batch.Document | None:
@@ -192,7 +209,7 @@ def _normalize(
     adapter = get_adapter(event.platform)
     delivery = adapter.describe(event.headers, event.body)
     api = None
-    if not adapter.normalize_at_intake and delivery.kind in ACTED_ON:
+    if not adapter.normalize_at_intake and delivery.kind in fetching.ACTED_ON:
         if apis is None:
             raise NotConnected(f"no platform API client for {event.platform} in this process", "platform")
         api = apis(session, shop)
@@ -225,9 +242,9 @@ def _done(event: InboxEvent, status: InboxStatus) -> None:
     event.processed_at = utcnow()
 
 
-def _apply(session: Session, event: InboxEvent, apis: ApiFactory | None) -> None:
+def _apply(session: Session, event: InboxEvent, apis: ApiFactory | None, fetched: fetching.Fetched) -> None:
     shop = session.get(Shop, event.shop_id)
-    document = _normalize(session, event, shop, apis)
+    document = _document(session, event, shop, apis, fetched)
     if not _ignored(event, shop, document):
         _apply_document(session, event, shop, document)
 

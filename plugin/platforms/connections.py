@@ -18,7 +18,7 @@ from adapters.base import AppCredentials, Token
 from adapters.registry import get_adapter
 from plugin.audit import trail
 from plugin.config import Config, secret_key
-from plugin.db import utcnow
+from plugin.db import Database, utcnow
 from plugin.errors import FenxiaoError
 from plugin.platforms.models import ConnectionStatus, PlatformConnection
 from plugin.platforms.vault import Vault
@@ -145,6 +145,22 @@ class DbTokenStore:
         move(self.session, row, S.CONNECTED)
 
 
+class DatabaseTokenStore:
+    """The ``TokenStore`` of a client used outside any transaction (the worker's fetch-ahead):
+    each load and save is a short transaction of its own, so no lock outlives a platform call."""
+
+    def __init__(self, database: Database, shop_id: int, vault: Vault):
+        self.database, self.shop_id, self.vault = database, shop_id, vault
+
+    def load(self) -> Token | None:
+        with self.database.read() as session:
+            return DbTokenStore(session, session.get(PlatformConnection, self.shop_id), self.vault).load()
+
+    def save(self, token: Token) -> None:
+        with self.database.transaction() as session:
+            DbTokenStore(session, session.get(PlatformConnection, self.shop_id), self.vault).save(token)
+
+
 def refused(session: Session, row: PlatformConnection, error: str) -> None:
     """The platform refused the token or its renewal: the shop must connect again."""
     row.last_error = error[:500]
@@ -159,15 +175,29 @@ class ApiFactory:
         self.vault = vault
 
     def __call__(self, session: Session, shop: Shop):
-        row = get(session, shop.id)
-        if row is None or not row.client_id:
-            raise NotConnected(
-                f"shop {shop.id} has no {shop.platform} app configured "
-                f"(fenxiao shop connect --shop {shop.id} --client-id ...)",
-                "platform",
-            )
+        """The client for work inside ``session``'s transaction (its token saved with it)."""
+        row = _configured(session, shop)
         adapter = get_adapter(shop.platform)
         return adapter.api_client(app_credentials(session, shop, row), DbTokenStore(session, row, self.vault))
+
+    def for_shop(self, database: Database, shop_id: int):
+        """The client for calls made outside any transaction (tokens kept in short ones)."""
+        with database.read() as session:
+            shop = tenants.get_shop(session, shop_id)
+            credentials = app_credentials(session, shop, _configured(session, shop))
+        store = DatabaseTokenStore(database, shop_id, self.vault)
+        return get_adapter(shop.platform).api_client(credentials, store)
+
+
+def _configured(session: Session, shop: Shop) -> PlatformConnection:
+    row = get(session, shop.id)
+    if row is None or not row.client_id:
+        raise NotConnected(
+            f"shop {shop.id} has no {shop.platform} app configured "
+            f"(fenxiao shop connect --shop {shop.id} --client-id ...)",
+            "platform",
+        )
+    return row
 
 
 def api_factory(config: Config) -> ApiFactory:

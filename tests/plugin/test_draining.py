@@ -125,8 +125,8 @@ KILLED_WORKER = textwrap.dedent(
 
     applying = mailbox._apply_batch
 
-    def apply_then_hang(session, events, apis):
-        applying(session, events, apis)
+    def apply_then_hang(session, events, *rest):
+        applying(session, events, *rest)
         session.flush()
         print("applied", len(events), flush=True)
         time.sleep(600)  # killed here: the batch is written but never committed
