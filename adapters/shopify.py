@@ -25,6 +25,9 @@ What it relies on ([V] verified from Shopify's docs or SDK, [S] second-hand; see
 - ``orders/edited`` carries an ``order_edit`` (what changed), not an order, and Shopify also
   sends ``orders/updated`` with the full order, so it is ignored (see the changelog entry
   https://shopify.dev/changelog/new-order-edited-webhook-and-order-editing-api-capabilities).
+- ``api_client`` is ``adapters.clients.shopify.ShopifyClient``: the OAuth install and the webhook
+  subscriptions (``plugin.platforms.install`` subscribes orders/paid, orders/fulfilled,
+  orders/cancelled, orders/updated and refunds/create). Normalizing never calls it.
 - [S] Referral code: the first ``note_attributes`` entry named ``ref``, else the ``ref`` query
   parameter of ``landing_site`` (a convention of affiliate apps). Being second-hand it is read
   tolerantly: a missing, malformed or over-long (>64) value means "no ref code", never a 4xx.
@@ -51,7 +54,8 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from .base import KIND_IGNORED, KIND_ORDER, KIND_REFUND, Delivery
+from .base import KIND_IGNORED, KIND_ORDER, KIND_REFUND, AppCredentials, Delivery, TokenStore
+from .clients.shopify import ShopifyClient
 from .errors import PayloadError, SignatureError
 from .money import split_largest_remainder
 from .payload import (
@@ -209,9 +213,12 @@ class ShopifyAdapter:
         """Shopify ignores the reply body; any 2xx is success."""
         return {"ok": True}
 
-    def api_client(self, credentials, tokens):
-        """Shopify's messages are full snapshots: normalizing them calls nothing."""
-        return None
+    def api_client(self, credentials: AppCredentials, tokens: TokenStore) -> ShopifyClient:
+        """The shop's Admin API client: the OAuth install and its webhook subscriptions.
+
+        Normalizing never uses it: Shopify's messages are full snapshots (``normalize_at_intake``).
+        """
+        return ShopifyClient(credentials, tokens)
 
 
 ORDER_SCHEMA, REFUND_SCHEMA = OrderSchema(), RefundSchema()  # built once: marshmallow schemas are reusable

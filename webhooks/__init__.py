@@ -1,5 +1,9 @@
-"""Webhook intake: ``POST /webhooks/<platform>/<shop_id>``. Verify, store raw once, enqueue, ack."""
+"""Webhook intake: ``POST /webhooks/<platform>/<shop_id>``. Verify, store raw once, enqueue, ack.
 
+Also the Shopify install (``/install/shopify/<shop_id>``), which registers the shop's webhooks.
+"""
+
+from . import install  # noqa: F401 - adds the install routes to the blueprint
 from .views import blueprint
 
 __all__ = ["blueprint"]
