@@ -58,6 +58,7 @@ from .payload import (
     iso,
     join,
     load,
+    masked_phone,
     parse_object,
     sha256_hex,
 )
@@ -368,20 +369,8 @@ def _buyer(value) -> dict:
         "email_hash": sha256_hex(email) if email else None,
         "ip": ip,
         "device": device,
-        "name": name or _masked_phone(phone),
+        "name": name or masked_phone(phone),
     }
-
-
-def _masked_phone(phone: str | None) -> str | None:
-    """``137****0003``: the workbench never needs more (a +86 prefix is dropped)."""
-    if phone is None:
-        return None
-    digits = phone.lstrip("+")
-    if phone.startswith("+86") and len(digits) == 13:
-        digits = digits[2:]
-    if len(digits) < 7:
-        return None
-    return digits[:3] + "*" * (len(digits) - 7) + digits[-4:]
 
 
 def _refund(data: dict) -> dict:

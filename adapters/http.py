@@ -66,8 +66,8 @@ class HttpClient:
                 response = self.session.request(method, url, **kwargs)
             except (requests.Timeout, requests.ConnectionError) as exc:
                 failure = f"{type(exc).__name__} calling {_where(url)}"
-                if last:
-                    raise PlatformUnavailable(f"{self.platform}: {failure}") from exc
+                if last:  # not chained: the cause's message holds the whole URL and its query
+                    raise PlatformUnavailable(f"{self.platform}: {failure}") from None
                 self._wait(self._backoff(attempt), failure)
                 continue
             status = response.status_code
@@ -98,8 +98,8 @@ class HttpClient:
         response = self.request(method, url, **kwargs)
         try:
             return response.json()
-        except ValueError as exc:
-            raise PlatformUnavailable(f"{self.platform}: {_where(url)} answered non-JSON") from exc
+        except ValueError:
+            raise PlatformUnavailable(f"{self.platform}: {_where(url)} answered non-JSON") from None
 
     def _backoff(self, attempt: int) -> float:
         return random.uniform(0, self.backoff * 2**attempt)

@@ -176,3 +176,14 @@ def load(schema: Schema, data: dict) -> Any:
     except ValidationError as err:
         field, message = first_error(err)
         raise PayloadError(f"{field}: {message}", field)
+
+
+def masked_phone(phone: str | None) -> str | None:
+    """A phone number with its middle hidden (``137****0003``; a +86 prefix dropped), for the
+    workbench, which never needs the whole number; None if it has fewer than 7 digits."""
+    digits = "".join(c for c in phone or "" if c.isdigit())
+    if phone and phone.lstrip().startswith("+86") and len(digits) == 13:
+        digits = digits[2:]
+    if len(digits) < 7:
+        return None
+    return digits[:3] + "*" * (len(digits) - 7) + digits[-4:]

@@ -73,6 +73,7 @@ from .payload import (
     iso,
     join,
     load,
+    masked_phone,
     parse_object,
     sha256_hex,
 )
@@ -453,7 +454,7 @@ def _buyer(data: dict) -> dict:
         "email_hash": sha256_hex(email) if email else None,
         "ip": _clip(ip),
         "device": _clip(device),
-        "name": _clip(_person_name(customer) or _masked_phone(phone), _MAX_NAME),
+        "name": _clip(_person_name(customer) or masked_phone(phone), _MAX_NAME),
     }
 
 
@@ -474,16 +475,6 @@ def _person_name(customer: dict) -> str | None:
     if first and last and _is_cjk(first) and _is_cjk(last):
         return last + first
     return " ".join(part for part in (first, last) if part) or None
-
-
-def _masked_phone(phone: str | None) -> str | None:
-    """A phone number with its middle hidden (``137****0003``); the workbench never needs more."""
-    digits = "".join(c for c in phone or "" if c.isdigit())
-    if phone and phone.lstrip().startswith("+86") and len(digits) == 13:
-        digits = digits[2:]
-    if len(digits) < 7:
-        return None
-    return digits[:3] + "*" * (len(digits) - 7) + digits[-4:]
 
 
 def _refund(data: dict) -> dict:

@@ -57,6 +57,7 @@ from .payload import (
     iso,
     join,
     load,
+    masked_phone,
     parse_object,
     sha256_hex,
 )
@@ -377,20 +378,12 @@ def _buyer(info: dict, base: dict, message: dict, path: str) -> dict:
         raise PayloadError("the order names no buyer (wid)", join(path, "buyerInfo.wid"))
     phone = buyer.get("userPhone") if isinstance(buyer.get("userPhone"), str) else None
     nickname = buyer.get("userNickName")
-    name = nickname.strip()[:200] if isinstance(nickname, str) and nickname.strip() else _masked(phone)
+    name = nickname.strip()[:200] if isinstance(nickname, str) and nickname.strip() else masked_phone(phone)
     return {
         "external_id": as_id(wid, join(path, "buyerInfo.wid")),
         "phone_hash": sha256_hex(phone.strip()) if phone and phone.strip() else None,
         "name": name,
     }
-
-
-def _masked(phone: str | None) -> str | None:
-    """``137****0003``: the workbench never needs the whole number (as ``adapters.shopify``)."""
-    digits = "".join(c for c in phone or "" if c.isdigit())
-    if phone and phone.lstrip().startswith("+86") and len(digits) == 13:
-        digits = digits[2:]
-    return digits[:3] + "*" * (len(digits) - 7) + digits[-4:] if len(digits) >= 7 else None
 
 
 def _refund(rights_id: str, record, message: dict, delivery: Delivery) -> dict | None:

@@ -67,6 +67,7 @@ from .payload import (
     iso,
     join,
     load,
+    masked_phone,
     parse_object,
     sha256_hex,
 )
@@ -438,20 +439,12 @@ def _buyer(full: dict) -> dict:
         raise PayloadError(f"missing field {path}.yz_open_id", join(path, "yz_open_id"))
     nickname = buyer.get("fans_nickname")
     nickname = nickname.strip() if isinstance(nickname, str) else ""
-    name = nickname or _masked_phone(phone)
+    name = nickname or masked_phone(phone)
     return {
         "external_id": external_id,
         "phone_hash": sha256_hex(phone) if phone else None,
         "name": name[:_MAX_NAME] if name else None,
     }
-
-
-def _masked_phone(phone: str | None) -> str | None:
-    """A phone number with its middle hidden (``137****0003``), a +86 prefix dropped."""
-    digits = "".join(c for c in phone or "" if c.isdigit())
-    if phone and phone.lstrip().startswith("+86") and len(digits) == 13:
-        digits = digits[2:]
-    return digits[:3] + "*" * (len(digits) - 7) + digits[-4:] if len(digits) >= 7 else None
 
 
 def _region(full: dict) -> str | None:

@@ -7,11 +7,13 @@ import threading
 from contextlib import contextmanager, nullcontext
 from datetime import UTC, datetime
 
-from sqlalchemy import BigInteger, DateTime, Integer, create_engine, event, text
+from sqlalchemy import BigInteger, DateTime, Engine, Integer, create_engine, event, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
+
+from plugin.errors import InvalidConfig
 
 # 64-bit ids on PostgreSQL; SQLite only auto-increments an INTEGER primary key.
 BigID = BigInteger().with_variant(Integer, "sqlite")
@@ -113,27 +115,29 @@ def advisory_lock(session, namespace: str, key: int) -> None:
 
 
 class Database:
-    """An engine plus a session factory for one database URL."""
+    """An engine plus a session factory: fenxiao's own for a URL, or on a host app's engine.
 
-    def __init__(self, url: str):
-        self.url = url
-        kwargs = {"future": True}
-        if url.startswith("sqlite"):
-            kwargs["connect_args"] = {"check_same_thread": False, "timeout": 10}
+    ``Database(url)`` makes and owns an engine (SQLite: WAL, a busy timeout, foreign keys, the
+    write lock taken at ``BEGIN``). ``Database.from_engine(engine)`` works on an engine a host
+    application already has (see there).
+    """
+
+    def __init__(self, url: str | None = None, *, engine: Engine | None = None):
+        if (url is None) == (engine is None):
+            raise TypeError("Database takes a URL or an engine, not both")
+        if engine is None:
+            self.url = url
+            self._owns_engine = True
+            self.engine = _own_engine(url)
         else:
-            # No pre-ping: it would cost every acknowledgement a round trip. A connection a
-            # database restart broke fails its one request (the platform retries) and SQLAlchemy
-            # then replaces the pool's connections; recycling bounds a connection's age.
-            kwargs.update(pool_size=10, max_overflow=20, pool_recycle=1800)
-        self.engine = create_engine(url, **kwargs)
-        if self.engine.dialect.name == "sqlite":
-            event.listen(self.engine, "connect", _sqlite_pragmas)
-            # Take the write lock at BEGIN so two writers queue up instead of deadlocking
-            # on a read-then-write upgrade; a read-only transaction (``read``) takes none.
-            event.listen(self.engine, "begin", _sqlite_begin)
-            event.listen(
-                self.engine, "connect", lambda dbapi_conn, _rec: setattr(dbapi_conn, "isolation_level", None)
-            )
+            if engine.dialect.name not in ("sqlite", "postgresql"):
+                raise InvalidConfig(f"fenxiao runs on SQLite or PostgreSQL, not {engine.dialect.name}")
+            self.url = engine.url.render_as_string(hide_password=False)
+            self._owns_engine = False
+            # A view of the host's engine: the same pool, with fenxiao's listeners on it alone.
+            self.engine = engine.execution_options()
+            if self.engine.dialect.name == "sqlite":
+                event.listen(self.engine, "begin", _sqlite_begin)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._readers = sessionmaker(
             self.engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False
@@ -142,6 +146,22 @@ class Database:
         # which gives waiting threads long, unfair tails. Inside one process (the embedded
         # default: web threads plus the job thread) a lock hands the database over at once.
         self._writer = threading.RLock() if self.engine.dialect.name == "sqlite" else nullcontext()
+
+    @classmethod
+    def from_engine(cls, engine: Engine) -> Database:
+        """fenxiao's database on a host application's SQLAlchemy engine (SQLite or PostgreSQL).
+
+        fenxiao shares the engine's pool and leaves its connections as the host set them up: on
+        SQLite only fenxiao's own transactions take the write lock at ``BEGIN`` (``BEGIN
+        IMMEDIATE``, through a listener on a view of the engine, not on the engine), and no
+        ``PRAGMA`` is changed, so WAL, foreign keys and the busy timeout are the host's to choose.
+        ``dispose`` leaves the engine alone: it is the host's. An in-memory SQLite engine cannot
+        be migrated (``fenxiao db upgrade`` connects by the engine's URL).
+
+        Raises:
+            InvalidConfig: the engine is not SQLite or PostgreSQL.
+        """
+        return cls(engine=engine)
 
     @property
     def dialect(self) -> str:
@@ -164,4 +184,25 @@ class Database:
             yield session
 
     def dispose(self):
-        self.engine.dispose()
+        """Close the pool's connections (of an engine fenxiao made; a host's engine is left alone)."""
+        if self._owns_engine:
+            self.engine.dispose()
+
+
+def _own_engine(url: str) -> Engine:
+    kwargs = {"future": True}
+    if url.startswith("sqlite"):
+        kwargs["connect_args"] = {"check_same_thread": False, "timeout": 10}
+    else:
+        # No pre-ping: it would cost every acknowledgement a round trip. A connection a
+        # database restart broke fails its one request (the platform retries) and SQLAlchemy
+        # then replaces the pool's connections; recycling bounds a connection's age.
+        kwargs.update(pool_size=10, max_overflow=20, pool_recycle=1800)
+    engine = create_engine(url, **kwargs)
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas)
+        # Take the write lock at BEGIN so two writers queue up instead of deadlocking
+        # on a read-then-write upgrade; a read-only transaction (``read``) takes none.
+        event.listen(engine, "begin", _sqlite_begin)
+        event.listen(engine, "connect", lambda dbapi_conn, _rec: setattr(dbapi_conn, "isolation_level", None))
+    return engine

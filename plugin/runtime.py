@@ -1,17 +1,18 @@
 """The wiring of one app or one worker: its settings, its database and its job queue.
 
-Nothing here is process-global. ``create_app`` builds a runtime and keeps it on the app
-(``app.extensions["fenxiao"]``; request code reads it with ``for_request``); ``fenxiao worker``
-builds one and runs its jobs inside it, and the inline and thread queues run theirs inside the
-runtime that owns them (``plugin.jobs.context``).
+Nothing here is process-global. ``create_app`` (or ``Fenxiao(app)`` in a host's own Flask app)
+builds a runtime and keeps it on the app (``app.extensions["fenxiao"]``; request code reads it
+with ``for_request``); ``fenxiao worker`` builds one and runs its jobs inside it, and the inline
+and thread queues run theirs inside the runtime that owns them (``plugin.jobs.context``).
 """
 
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from flask import current_app
+from sqlalchemy import Engine
 
 from plugin.config import Config
 from plugin.db import Database
@@ -28,6 +29,7 @@ class Runtime:
     database: Database
     queue: JobQueue
     credentials: CredentialCache  # the shops' webhook secrets, for intake (per process)
+    url_prefix: str = ""  # where the app mounts fenxiao's URLs ("" standalone, "/fenxiao" in a host)
 
     def close(self) -> None:
         """Stop the queue's background work and close the database's connections."""
@@ -51,9 +53,20 @@ def build_queue(config: Config) -> JobQueue:
     return InlineQueue()
 
 
-def build(config: Config) -> Runtime:
-    """A new runtime for ``config``; the inline and thread queues run their jobs in it."""
-    database = Database(normalize_database_url(config.database_url))
+def build(config: Config, *, engine: Engine | None = None) -> Runtime:
+    """A new runtime for ``config``; the inline and thread queues run their jobs in it.
+
+    Args:
+        config: settings.
+        engine: a host application's SQLAlchemy engine to use instead of ``config.database_url``
+            (``Database.from_engine``); the runtime's config then names that engine's URL, so a
+            command or a worker started from it reaches the same database.
+    """
+    if engine is None:
+        database = Database(normalize_database_url(config.database_url))
+    else:
+        database = Database.from_engine(engine)
+        config = replace(config, database_url=database.url)
     rt = Runtime(config, database, build_queue(config), CredentialCache(database))
     rt.queue.runtime = rt
     return rt

@@ -14,8 +14,9 @@ PROJECT = ("adapters", "rules", "webhooks", "admin", "plugin", "migrations")
 PLUGIN_MODULES = {
     *("__init__", "app", "config", "db", "errors", "runtime", "models", "states"),
     *("appends", "keys"),  # how a batch writes in bulk
+    "extension",  # the entry point for a host's Flask app, beside app.py
 }
-ENTRY_POINTS = ("plugin.app", "plugin.cli", "plugin.api")
+ENTRY_POINTS = ("plugin.app", "plugin.cli", "plugin.api", "plugin.extension")
 
 
 def modules(package: str) -> list[str]:

@@ -102,12 +102,13 @@ def operation(api: Api) -> dict:
     }
 
 
-def document(api: Api) -> None:
-    """Add the generic webhook's schemas and path to ``api``'s OpenAPI document (call once)."""
+def document(api: Api, url_prefix: str = "") -> None:
+    """Add the generic webhook's schemas and path (under ``url_prefix``, where a host app mounts
+    fenxiao) to ``api``'s OpenAPI document (call once)."""
     api.spec.components.schema("GenericOrder", generic.ORDER_JSON_SCHEMA)
     api.spec.components.schema("GenericRefund", generic.REFUND_JSON_SCHEMA)
     api.spec.tag({"name": TAG, "description": "Deliveries from the shops' platforms"})
-    rule = Rule(ROUTE, defaults={})  # flask-smorest reads ``defaults`` as a dict
+    rule = Rule(url_prefix + ROUTE, defaults={})  # flask-smorest reads ``defaults`` as a dict
     Map([rule], converters=CONVERTERS)  # binds the rule: shop_id is documented like the API's ids
     shop_id = {"in": "path", "name": "shop_id", "description": "The shop's id in fenxiao."}
     api.spec.path(rule=rule, operations={"post": operation(api)}, parameters=[shop_id])

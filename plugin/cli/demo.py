@@ -18,6 +18,7 @@ import migrations
 from adapters.money import Money
 from adapters.signing import shopify_headers
 from plugin import runtime
+from plugin.cli.platform_demo import PLATFORMS, agree, play
 from plugin.cli.support import check_port_free, log_serving, shop_summary
 from plugin.commissions import settlement
 from plugin.config import Config
@@ -74,8 +75,26 @@ def _balances_table(session, shop, ids: dict[str, int]) -> str:
 
 @click.command()
 @click.option("--database-url", default=None, help="default: a new SQLite file in a temp dir")
-def demo(database_url):
-    """Walk through paid → duplicate → completed → refund → settle → clawback, printing balances."""
+@click.option(
+    "--platform",
+    type=click.Choice([*PLATFORMS, "all"]),
+    default=None,
+    help="play one purchase through this platform's intake (all: the four, and compare ledgers)",
+)
+def demo(database_url, platform):
+    """Walk through paid → duplicate → completed → refund → settle → clawback, printing balances.
+
+    With --platform, the same ¥398.00 purchase (a 2-tier chain, one tee refunded) is signed and
+    delivered as that platform sends it; --platform all checks the four ledgers agree to the fen.
+    """
+    if platform is not None:
+        results = play(list(PLATFORMS) if platform == "all" else [platform])
+        if platform == "all":
+            same = agree(results)
+            click.echo(f"\nthe four ledgers agree to the fen: {'yes' if same else 'NO'}")
+            if not same:
+                raise SystemExit(1)
+        return
     from plugin.app import create_app
 
     url = database_url or f"sqlite:///{tempfile.mkdtemp(prefix='fenxiao-demo-')}/demo.sqlite3"

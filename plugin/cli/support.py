@@ -1,15 +1,19 @@
-"""What every ``fenxiao`` command shares: one line (never a traceback) for an ordinary mistake,
-ISO time options, a port check, and the shop summary the shop commands print."""
+"""What every ``fenxiao`` command shares: the settings and database it works on (the host app's
+under ``flask fenxiao``), one line (never a traceback) for an ordinary mistake, ISO time
+options, a port check, and the shop summary the shop commands print."""
 
 from __future__ import annotations
 
 import errno
 import logging
 import socket
+from dataclasses import asdict
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 
 import click
+from flask import current_app
+from flask.cli import ScriptInfo
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from plugin import runtime
@@ -18,8 +22,37 @@ from plugin.errors import FenxiaoError
 from plugin.shops import tenants
 
 
+def host_runtime() -> runtime.Runtime | None:
+    """The runtime of the Flask app a command runs under (``flask fenxiao …`` in a host app that
+    mounted ``Fenxiao(app)``), or None for the ``fenxiao`` command itself."""
+    if current_app:
+        return current_app.extensions.get(runtime.EXTENSION)
+    context = click.get_current_context(silent=True)
+    info = context.find_object(ScriptInfo) if context is not None else None
+    if info is None:
+        return None
+    return info.load_app().extensions.get(runtime.EXTENSION)
+
+
+def settings(**overrides) -> Config:
+    """The settings a command works with: the host app's under ``flask fenxiao`` (its database,
+    also when it runs on the host's engine), else the environment's; then ``overrides``.
+
+    Raises:
+        InvalidConfig: a setting that cannot work, named in the message.
+    """
+    host = host_runtime()
+    if host is None:
+        return Config.from_env(**overrides)
+    return Config.from_env(**{**asdict(host.config), **overrides})
+
+
 def database():
-    """The configured database, jobs run inline (a command does its work before it exits)."""
+    """The database a command works on: the host app's under ``flask fenxiao``, else the
+    configured one (jobs run inline: a command does its work before it exits)."""
+    host = host_runtime()
+    if host is not None:
+        return host.database
     return runtime.build(Config.from_env(jobs="inline")).database
 
 
@@ -105,8 +138,11 @@ def check_port_free(host: str, port: int) -> None:
 
 
 def shop_summary(new: tenants.NewShop, base_url: str) -> dict:
-    """What ``shop add`` and ``up`` print (and ``up`` keeps in fenxiao-demo.json)."""
+    """What ``shop add`` and ``up`` print (and ``up`` keeps in fenxiao-demo.json); under
+    ``flask fenxiao`` the webhook URL has the prefix the host mounted fenxiao at."""
     shop = new.shop
+    host = host_runtime()
+    base_url = base_url.rstrip("/") + (host.url_prefix if host is not None else "")
     return {
         "shop_id": shop.id,
         "name": shop.name,
@@ -116,7 +152,7 @@ def shop_summary(new: tenants.NewShop, base_url: str) -> dict:
         "after_sales_days": shop.after_sales_days,
         "timezone": shop.timezone,
         "commission_ceiling": str(Decimal(shop.commission_ceiling_bp).scaleb(-2)),
-        "webhook_url": f"{base_url.rstrip('/')}/webhooks/{shop.platform}/{shop.id}",
+        "webhook_url": f"{base_url}/webhooks/{shop.platform}/{shop.id}",
         "webhook_secret": new.webhook_secret,
         "api_key": new.api_key,
     }

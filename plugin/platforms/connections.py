@@ -28,7 +28,7 @@ from plugin.states import StateMachine
 
 S = ConnectionStatus
 TRANSITIONS: dict[ConnectionStatus, tuple[ConnectionStatus, ...]] = {
-    S.NEW: (S.PENDING, S.CONNECTED),
+    S.NEW: (S.PENDING, S.CONNECTED, S.DISCONNECTED),  # disconnected: the app's id or secret is refused
     S.PENDING: (S.PENDING, S.CONNECTED, S.NEW),
     S.CONNECTED: (S.DISCONNECTED, S.PENDING),
     S.DISCONNECTED: (S.PENDING, S.CONNECTED),
@@ -147,18 +147,24 @@ class DbTokenStore:
 
 class DatabaseTokenStore:
     """The ``TokenStore`` of a client used outside any transaction (the worker's fetch-ahead):
-    each load and save is a short transaction of its own, so no lock outlives a platform call."""
+    each load and save is a short transaction of its own, so no lock outlives a platform call.
+    It lives for one drain: the token read first is kept for its other calls."""
 
     def __init__(self, database: Database, shop_id: int, vault: Vault):
         self.database, self.shop_id, self.vault = database, shop_id, vault
+        self._token: Token | None = None
 
     def load(self) -> Token | None:
-        with self.database.read() as session:
-            return DbTokenStore(session, session.get(PlatformConnection, self.shop_id), self.vault).load()
+        if self._token is None:
+            with self.database.read() as session:
+                row = session.get(PlatformConnection, self.shop_id)
+                self._token = DbTokenStore(session, row, self.vault).load()
+        return self._token
 
     def save(self, token: Token) -> None:
         with self.database.transaction() as session:
             DbTokenStore(session, session.get(PlatformConnection, self.shop_id), self.vault).save(token)
+        self._token = token
 
 
 def refused(session: Session, row: PlatformConnection, error: str) -> None:

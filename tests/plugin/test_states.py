@@ -80,7 +80,9 @@ def test_the_order_path_goes_through_every_step():
     assert order_states.MACHINE.path(S.CREATED, S.REFUNDED) == [S.PAID, S.REFUNDED]
     assert order_states.MACHINE.path(S.CREATED, S.COMPLETED) == [S.PAID, S.COMPLETED]
     assert order_states.MACHINE.path(S.COMPLETED, S.PAID) == []  # never backwards
-    assert order_states.MACHINE.path(S.CLOSED, S.PAID) == []
+    # a closed order reopens only to paid (a paid snapshot after a status-only close), never further
+    assert order_states.MACHINE.path(S.CLOSED, S.PAID) == [S.PAID]
+    assert order_states.MACHINE.path(S.REFUNDED, S.PAID) == []
 
 
 def test_settling_a_commission_that_is_not_pending_is_refused_and_posts_nothing(make_shop, database, send):

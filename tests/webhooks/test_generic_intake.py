@@ -467,3 +467,10 @@ def test_each_fixture_matches_exactly_one_body_of_the_oneof(spec):
     for name in ("order_paid", "order_completed", "refund_created", "refund_amount_only"):
         assert [error.message for error in validator.iter_errors(fixture_json("generic", name))] == [], name
     assert list(validator.iter_errors({"id": 1})) != []
+
+
+def test_the_apps_openapi_document_publishes_the_generic_format(client):
+    document = client.get("/api/v1/openapi.json").get_json()
+    assert {"GenericOrder", "GenericRefund"} <= set(document["components"]["schemas"])
+    operation = document["paths"]["/webhooks/generic/{shop_id}"]["post"]
+    assert "oneOf" in str(operation["requestBody"])

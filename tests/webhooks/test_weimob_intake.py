@@ -430,3 +430,22 @@ def test_every_arrival_order_of_paid_refund_and_completed_ends_in_the_same_ledge
         for arrival in itertools.permutations(["paid", "refund", "completed"]):
             mock.reset()
             assert play(make_shop, database, client, mock, list(arrival)) == in_order, arrival
+
+
+def test_a_refused_token_leaves_the_event_for_a_retry_and_shows_the_shop_disconnected(
+    client, shop, database, weimob
+):
+    weimob.mock.replace(
+        responses.POST,
+        TOKEN_URL,
+        json={"error": "invalid_client", "error_description": "bad secret"},
+        status=401,
+    )
+    weimob.happen("paid")
+    assert post(client, shop, message("paid", shop.secret)).get_json() == ACK  # acknowledged all the same
+    with database.transaction() as session:
+        event = session.scalar(select(InboxEvent))
+        assert event.status == "failed" and "invalid_client" in event.last_error
+        row = session.get(PlatformConnection, shop.id)
+        assert row.status == "disconnected" and "invalid_client" in row.last_error
+    assert count(database, Order) == 0
