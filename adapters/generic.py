@@ -63,6 +63,7 @@ from .payload import (
     sha256_hex,
 )
 from .schema import MAX_MINOR, MAX_QUANTITY, ORDER_STATUSES, Order, OrderSchema, Refund, RefundSchema
+from .signing import check_signature
 
 EVENT_ID_HEADER = "X-Fenxiao-Event-Id"
 TOPIC_HEADER = "X-Fenxiao-Topic"
@@ -160,16 +161,9 @@ class GenericAdapter:
         sent = header(headers, TIMESTAMP_HEADER)
         if sent is None or not _UNIX_SECONDS.fullmatch(sent):
             raise SignatureError(f"{TIMESTAMP_HEADER} must be unix seconds", TIMESTAMP_HEADER)
-        if isinstance(secrets, (str, bytes)):
-            secrets = [secrets]
-        given = provided.lower().encode("ascii")
-        matches = [
-            hmac.compare_digest(sign_generic(body, secret, sent).encode("ascii"), given)
-            for secret in secrets
-            if secret
-        ]
-        if not any(matches):
-            raise SignatureError("signature matches none of the shop's secrets", SIGNATURE_HEADER)
+        check_signature(
+            lambda secret: sign_generic(body, secret, sent), provided.lower(), secrets, SIGNATURE_HEADER
+        )
         age = self.clock() - int(sent)
         if age > self.tolerance:
             raise SignatureError(

@@ -48,7 +48,6 @@ clipped rather than rejected.
 
 from __future__ import annotations
 
-import hmac
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -78,7 +77,7 @@ from .payload import (
     sha256_hex,
 )
 from .schema import MAX_MINOR, MAX_QUANTITY, Order, OrderSchema, Refund, RefundSchema
-from .signing import sign_shopify
+from .signing import check_signature, sign_shopify
 
 HMAC_HEADER = "X-Shopify-Hmac-Sha256"
 TOPIC_HEADER = "X-Shopify-Topic"
@@ -153,16 +152,7 @@ class ShopifyAdapter:
         provided = header(headers, HMAC_HEADER)
         if provided is None:
             raise SignatureError(f"missing {HMAC_HEADER} header", HMAC_HEADER)
-        if isinstance(secrets, (str, bytes)):
-            secrets = [secrets]
-        given = provided.encode("utf-8")
-        matches = [
-            hmac.compare_digest(sign_shopify(body, secret).encode("ascii"), given)
-            for secret in secrets
-            if secret
-        ]
-        if not any(matches):
-            raise SignatureError("signature matches none of the shop's secrets", HMAC_HEADER)
+        check_signature(lambda secret: sign_shopify(body, secret), provided, secrets, HMAC_HEADER)
 
     def describe(self, headers: Mapping[str, str], body: bytes) -> Delivery:
         """Read the dedupe key, topic, kind and trigger time of one delivery.

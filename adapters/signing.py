@@ -9,6 +9,9 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+from collections.abc import Callable, Sequence
+
+from .errors import SignatureError
 
 
 def _key(secret: str | bytes) -> bytes:
@@ -41,3 +44,26 @@ def shopify_headers(
         "X-Shopify-API-Version": "2026-07",
         "X-Shopify-Webhook-Id": webhook_id,
     }
+
+
+def check_signature(
+    sign: Callable[[str], str],
+    given: str | Sequence[str],
+    secrets: Sequence[str] | str,
+    field: str,
+    message: str = "signature matches none of the shop's secrets",
+) -> None:
+    """Raise ``SignatureError`` (naming ``field``) unless ``sign(secret)`` equals one of the
+    ``given`` values for one of ``secrets``. Every secret of a rotation is tried and every
+    comparison is constant-time and made, so the answer's timing says nothing about which."""
+    if isinstance(secrets, (str, bytes)):
+        secrets = [secrets]
+    wanted = [value.encode("utf-8") for value in ([given] if isinstance(given, str) else given)]
+    matches = [
+        hmac.compare_digest(sign(secret).encode("ascii"), value)
+        for secret in secrets
+        if secret
+        for value in wanted
+    ]
+    if not any(matches):
+        raise SignatureError(message, field)

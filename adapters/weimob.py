@@ -38,7 +38,6 @@ What it relies on ([V] verified from Weimob's SDKs, [S] second-hand, [U] a guess
 from __future__ import annotations
 
 import hashlib
-import hmac
 import json
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
@@ -62,6 +61,7 @@ from .payload import (
     sha256_hex,
 )
 from .schema import MAX_MINOR, MAX_QUANTITY, Order, OrderSchema, Refund, RefundSchema
+from .signing import check_signature
 
 CURRENCY = "CNY"
 ORDER_TOPIC, RIGHTS_TOPIC = "weimob_shop.order", "weimob_shop.rights"
@@ -117,22 +117,15 @@ class WeimobAdapter:
         data = parse_object(body)
         message_id, (_, text) = _id_text(data), _body_text(data)
         given = [
-            value.strip().lower().encode("utf-8")
+            value.strip().lower()
             for value in (data.get("sign"), data.get("msgSignature"))
             if isinstance(value, str) and value.strip()
         ]
         if not given:
             raise SignatureError("missing sign", "sign")
-        if isinstance(secrets, (str, bytes)):
-            secrets = [secrets]
-        matches = [
-            hmac.compare_digest(sign_weimob(client_id, message_id, text, secret).encode("ascii"), provided)
-            for secret in secrets
-            if secret
-            for provided in given
-        ]
-        if not any(matches):
-            raise SignatureError("signature matches none of the shop's secrets", "sign")
+        check_signature(
+            lambda secret: sign_weimob(client_id, message_id, text, secret), given, secrets, "sign"
+        )
 
     def describe(self, headers: Mapping[str, str], body: bytes) -> Delivery:
         """Dedupe key, topic, kind and update time; ``PayloadError`` naming a missing or mistyped

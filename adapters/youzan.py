@@ -42,8 +42,8 @@ masked ("137****0003") as the buyer's name when there is no ``fans_nickname``.
 
 from __future__ import annotations
 
+import functools
 import hashlib
-import hmac
 import json
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta, timezone
@@ -72,6 +72,7 @@ from .payload import (
     sha256_hex,
 )
 from .schema import MAX_MINOR, MAX_QUANTITY, OrderSchema, RefundSchema, StatusUpdateSchema
+from .signing import check_signature
 
 SIGN_HEADER = "Event-Sign"
 CURRENCY = "CNY"
@@ -155,14 +156,8 @@ class YouzanAdapter:
             client_id = envelope.get("client_id") if envelope else None
         if not isinstance(client_id, str) or not client_id:
             raise SignatureError("no client_id to check the signature with", "client_id")
-        wanted = given.strip().lower().encode("utf-8")
-        matches = [
-            hmac.compare_digest(sign_youzan_event(client_id, signed, secret).encode("ascii"), wanted)
-            for secret in secrets
-            if secret
-        ]
-        if not any(matches):
-            raise SignatureError("signature matches none of the shop's secrets", SIGN_HEADER)
+        sign = functools.partial(sign_youzan_event, client_id, signed)
+        check_signature(sign, given.strip().lower(), secrets, SIGN_HEADER)
 
     def describe(self, headers: Mapping[str, str], body: bytes) -> Delivery:
         """Read the dedupe key (``msg_id``), topic (``type``) and kind of one push.

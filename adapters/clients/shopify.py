@@ -46,15 +46,16 @@ import hashlib
 import hmac
 import json
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
-from ..base import AppCredentials, Token, TokenStore
+from ..base import AppCredentials, Token
 from ..errors import PlatformRefused, PlatformUnavailable, SignatureError
-from ..http import HttpClient
+from ..signing import check_signature
+from .base import PlatformClient
 
 API_VERSION = "2026-07"
 SHOP_DOMAIN = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9-]*\.myshopify\.com")  # matched whole (fullmatch)
@@ -62,10 +63,6 @@ UNSIGNED_PARAMS = ("hmac", "signature")
 PAGE_SIZE = 250
 _MAX_PAGES = 40
 _MAX_SCOPES = 500
-
-
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 def valid_shop_domain(domain: object) -> bool:
@@ -139,16 +136,8 @@ def verify_callback(query: Mapping[str, str | Sequence[str]], secrets: str | Seq
         given = given[0]
     if not isinstance(given, str) or not given:
         raise SignatureError("the redirect carries no hmac", "hmac")
-    if isinstance(secrets, str):
-        secrets = [secrets]
-    expected = given.encode("utf-8")
-    matches = [
-        hmac.compare_digest(sign_callback(query, secret).encode("ascii"), expected)
-        for secret in secrets
-        if secret
-    ]
-    if not any(matches):
-        raise SignatureError("the redirect's hmac matches none of the shop's secrets", "hmac")
+    message = "the redirect's hmac matches none of the shop's secrets"
+    check_signature(lambda secret: sign_callback(query, secret), given, secrets, "hmac", message)
 
 
 @dataclass(frozen=True)
@@ -163,20 +152,10 @@ class Registration:
         return {name: list(topics) for name, topics in asdict(self).items()}
 
 
-class ShopifyClient:
+class ShopifyClient(PlatformClient):
     """Shopify Admin API calls for one shop (``credentials.shop_ref`` is its myshopify domain)."""
 
     platform = "shopify"
-
-    def __init__(
-        self,
-        credentials: AppCredentials,
-        tokens: TokenStore,
-        http: HttpClient | None = None,
-        now: Callable[[], datetime] = _utcnow,
-    ):
-        self.credentials, self.tokens, self.now = credentials, tokens, now
-        self.http = http or HttpClient(self.platform)
 
     @property
     def base(self) -> str:

@@ -25,13 +25,12 @@ What it relies on ([V] verified from Weimob's own SDKs, [S] second-hand, [U] a g
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-from ..base import AppCredentials, Token, TokenStore
+from ..base import Token
 from ..errors import PlatformRefused, PlatformUnavailable
-from ..http import HttpClient
+from .base import PlatformClient
 
 API_BASE = "https://dopen.weimob.com"
 OAUTH_PATH = "/fuwu/b/oauth2/token"
@@ -43,25 +42,11 @@ RENEW_BEFORE = timedelta(minutes=5)
 DEFAULT_LIFETIME = 7200  # seconds, when a token reply names none
 
 
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-class WeimobClient:
+class WeimobClient(PlatformClient):
     """One shop's Weimob API client; its token lives in ``tokens`` between calls."""
 
     platform = "weimob"
-
-    def __init__(
-        self,
-        credentials: AppCredentials,
-        tokens: TokenStore,
-        http: HttpClient | None = None,
-        now: Callable[[], datetime] = _utcnow,
-    ):
-        self.credentials, self.tokens, self.now = credentials, tokens, now
-        self.http = http or HttpClient(self.platform)
-        self.base = (credentials.api_base or API_BASE).rstrip("/")
+    default_base = API_BASE
 
     # ----------------------------------------------------------------- reads
 

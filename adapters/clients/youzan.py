@@ -29,13 +29,12 @@ replaces the platform's address (a sandbox, or a local fake in tests and benchma
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from ..base import AppCredentials, Token, TokenStore
+from ..base import Token
 from ..errors import PlatformRefused, PlatformUnavailable
-from ..http import HttpClient
+from .base import PlatformClient
 
 API_BASE = "https://open.youzanyun.com"
 GRANT_PATH = "/auth/token"
@@ -44,25 +43,11 @@ EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MAX_SCOPES = 500
 
 
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-class YouzanClient:
+class YouzanClient(PlatformClient):
     """Youzan Cloud calls on behalf of one shop (``credentials.shop_ref`` is its ``kdt_id``)."""
 
     platform = "youzan"
-
-    def __init__(
-        self,
-        credentials: AppCredentials,
-        tokens: TokenStore,
-        http: HttpClient | None = None,
-        now: Callable[[], datetime] = _utcnow,
-    ):
-        self.credentials, self.tokens, self.now = credentials, tokens, now
-        self.http = http or HttpClient(self.platform)
-        self.api_base = (credentials.api_base or API_BASE).rstrip("/")
+    default_base = API_BASE
 
     def access_token(self) -> str:
         """A token valid for at least ``RENEW_BEFORE``: the stored one, else a new one (saved)."""
@@ -89,7 +74,7 @@ class YouzanClient:
                 raise PlatformRefused(f"youzan: the shop's {name} is not configured", name)
         body = self.http.json(
             "POST",
-            self.api_base + GRANT_PATH,
+            self.base + GRANT_PATH,
             json={
                 "client_id": credentials.client_id,
                 "client_secret": credentials.client_secret,

@@ -123,13 +123,18 @@ def start(
 ) -> str:
     """Begin an install: store a fresh ``state`` and return the authorize URL to redirect to.
 
+    A connected shop stays connected (and keeps its token) until a new install finishes: the
+    start link needs no login (Shopify's own install link opens it), so opening it must not
+    disconnect anything; it only replaces the pending ``state``.
+
     Raises:
         InstallNotConfigured: see ``_configured``.
     """
     row = _configured(session, shop)
     nonce = random_tokens.token_urlsafe(32)
     row.oauth_state, row.oauth_state_expires_at = _digest(nonce), utcnow() + STATE_TTL
-    connections.move(session, row, ConnectionStatus.PENDING, actor=actor)
+    if row.status != ConnectionStatus.CONNECTED:
+        connections.move(session, row, ConnectionStatus.PENDING, actor=actor)
     trail.record(
         session,
         shop.id,

@@ -730,7 +730,7 @@ def test_missing_credentials_are_refused_without_a_call(clock, waits, missing):
 def test_the_adapter_builds_the_client_for_the_shop():
     tokens = MemoryTokens()
     client = ADAPTER.api_client(CREDENTIALS, tokens)
-    assert (client.credentials, client.tokens, client.api_base) == (
+    assert (client.credentials, client.tokens, client.base) == (
         CREDENTIALS,
         tokens,
         "https://open.youzanyun.com",

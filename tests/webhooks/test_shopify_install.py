@@ -153,6 +153,15 @@ def test_installing_again_reuses_the_subscriptions(client, database, shop, fake)
     assert connection(database, shop).status == "connected"
 
 
+def test_opening_the_install_link_of_a_connected_shop_disconnects_nothing(client, database, shop, fake):
+    assert callback(client, shop, redirect_back(shop, begin(client, shop))).status_code == 200
+    token = connection(database, shop).access_token
+    begin(client, shop)  # anyone may open the link: it needs no login
+    row = connection(database, shop)
+    assert (row.status, row.access_token) == ("connected", token)
+    assert row.oauth_state is not None  # a new install may still finish with it
+
+
 def refused(database, shop, fake, reply, status: int, code: str, *, state_kept: bool = True) -> None:
     """The callback was refused with ``status``/``code``, wrote nothing and called nothing."""
     assert reply.status_code == status

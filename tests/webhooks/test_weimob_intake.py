@@ -16,7 +16,7 @@ import requests
 import responses
 from sqlalchemy import func, select, update
 
-from adapters.clients import weimob as weimob_client
+from adapters.clients import base as client_base
 from adapters.http import HttpClient
 from adapters.weimob import signed_envelope
 from plugin import runtime
@@ -104,7 +104,7 @@ class FakeWeimob:
 @pytest.fixture
 def weimob(monkeypatch):
     """The fake API; the platform client's retries do not sleep."""
-    monkeypatch.setattr(weimob_client, "HttpClient", functools.partial(HttpClient, sleep=lambda _: None))
+    monkeypatch.setattr(client_base, "HttpClient", functools.partial(HttpClient, sleep=lambda _: None))
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
         yield FakeWeimob(mock)
 
@@ -412,7 +412,7 @@ def play(make_shop, database, client, mock, names) -> dict:
 def test_every_arrival_order_of_paid_refund_and_completed_ends_in_the_same_ledger(
     make_shop, database, client, monkeypatch
 ):
-    monkeypatch.setattr(weimob_client, "HttpClient", functools.partial(HttpClient, sleep=lambda _: None))
+    monkeypatch.setattr(client_base, "HttpClient", functools.partial(HttpClient, sleep=lambda _: None))
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
         in_order = play(make_shop, database, client, mock, ["paid", "refund", "completed"])
         assert in_order["order"][:3] == ("completed", 39800, 14900)
