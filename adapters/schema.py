@@ -81,8 +81,9 @@ class Refund:
     """Merchandise money returned to the buyer on one order.
 
     ``lines`` carry what was returned for named lines; ``order_amount`` is what the platform
-    returned without naming lines (an amount-only refund), which fenxiao spreads over the
-    order's lines in proportion to what each line paid. Shipping, tax and fees are not here:
+    returned without saying how much on each line (an amount-only refund), which fenxiao
+    spreads in proportion to what each line paid: over ``spread_lines`` when the platform
+    named the lines (Youzan's ``oids``), else over all the order's lines. Shipping, tax and fees are not here:
     they carry no commission, so returning them takes none back.
     """
 
@@ -93,6 +94,7 @@ class Refund:
     lines: tuple[RefundLine, ...]
     created_at: datetime
     order_amount: int = 0
+    spread_lines: tuple[str, ...] = ()
 
     @property
     def total(self) -> int:
@@ -194,11 +196,16 @@ class RefundSchema(Schema):
     currency = fields.String(required=True, validate=validate.Regexp(r"^[A-Z]{3}$"))
     lines = fields.List(fields.Nested(RefundLineSchema), required=True, validate=validate.Length(max=500))
     order_amount = fields.Integer(load_default=0, strict=True, validate=validate.Range(min=0, max=MAX_MINOR))
+    spread_lines = fields.List(
+        fields.String(validate=validate.Length(min=1, max=128)),
+        load_default=list,
+        validate=validate.Length(max=500),
+    )
     created_at = fields.AwareDateTime(required=True)
 
     @post_load
     def make(self, data, **kwargs):
-        return Refund(**{**data, "lines": tuple(data["lines"])})
+        return Refund(**{**data, "lines": tuple(data["lines"]), "spread_lines": tuple(data["spread_lines"])})
 
 
 @dataclass(frozen=True)

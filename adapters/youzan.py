@@ -487,5 +487,6 @@ def _refund(envelope: dict, msg: dict) -> dict:
         "currency": CURRENCY,
         "lines": [{"line_external_id": oids[0], "quantity": 0, "amount": amount}] if single else [],
         "order_amount": 0 if single else amount,
+        "spread_lines": [] if single else oids,
         "created_at": iso(_local_time(child(msg, "update_time", "msg"), "msg.update_time")),
     }

@@ -1,4 +1,5 @@
-"""platform connections: each shop's app id, its id on the platform, install state and tokens
+"""platform connections: each shop's app id, its id on the platform, install state and tokens;
+refunds spread over the lines the platform named
 
 Revision ID: 0006
 Revises: 0005
@@ -38,5 +39,10 @@ def upgrade():
     )
 
 
+    # a refund's amount spread over the lines the platform named (Youzan's oids), not all of them
+    op.add_column("refund", sa.Column("spread_lines", sa.JSON(), nullable=True))
+
+
 def downgrade():
+    op.drop_column("refund", "spread_lines")
     op.drop_table("platform_connection")

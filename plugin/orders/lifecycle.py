@@ -283,6 +283,7 @@ def apply_refund(session: Session, shop: Shop, refund: schema.Refund) -> Order:
             external_id=refund.external_id,
             total=refund.total,
             order_amount=refund.order_amount,
+            spread_lines=list(refund.spread_lines) or None,
             refunded_at=refund.created_at,
         )
         session.add(row)
@@ -314,10 +315,11 @@ def apply_refund(session: Session, shop: Shop, refund: schema.Refund) -> Order:
 def refunded_per_line(session: Session, order: Order) -> dict[str, int]:
     """What every stored refund of ``order`` returned on each line (line external id -> minor units).
 
-    A refund's ``order_amount`` (returned without naming lines) is spread over the lines in
-    proportion to what each paid, largest remainder first. Each refund is spread on its own,
-    with weights that never change once the order is paid, so the result is the same whatever
-    order the refunds arrived in. Not clamped: the caller caps each line at what it paid.
+    A refund's ``order_amount`` (returned without a per-line split) is spread in proportion to
+    what each line paid, largest remainder first: over the lines the refund named
+    (``spread_lines``), or over all of them when it named none or none of those paid. Each refund
+    is spread on its own, with weights that never change once the order is paid, so the result is
+    the same whatever order the refunds arrived in. Not clamped: the caller caps each line at what it paid.
     """
     refunded: dict[str, int] = defaultdict(int)
     rows = session.execute(
@@ -325,14 +327,19 @@ def refunded_per_line(session: Session, order: Order) -> dict[str, int]:
     )
     for line_id, amount in rows:
         refunded[line_id] += amount
-    weights = [line.paid_amount for line in order.lines]
-    if any(weights):
-        spread = session.scalars(
-            select(Refund.order_amount).where(Refund.order_id == order.id, Refund.order_amount > 0)
+    spread = session.execute(
+        select(Refund.order_amount, Refund.spread_lines).where(
+            Refund.order_id == order.id, Refund.order_amount > 0
         )
-        for amount in spread:
-            for line, part in zip(order.lines, split_largest_remainder(amount, weights), strict=True):
-                refunded[line.external_id] += part
+    )
+    for amount, named in spread:
+        weights = [line.paid_amount if not named or line.external_id in named else 0 for line in order.lines]
+        if not any(weights):  # the named lines are unknown or paid nothing: spread over all
+            weights = [line.paid_amount for line in order.lines]
+        if not any(weights):
+            continue
+        for line, part in zip(order.lines, split_largest_remainder(amount, weights), strict=True):
+            refunded[line.external_id] += part
     return refunded
 
 

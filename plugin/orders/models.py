@@ -86,8 +86,10 @@ class Refund(Base):
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
     external_id: Mapped[str] = mapped_column(String(128))
     total: Mapped[int] = mapped_column(BigInteger)
-    # Merchandise money returned without naming lines; spread over the order's lines.
+    # Merchandise money returned without a per-line split; spread over ``spread_lines`` (the
+    # lines the platform named) or, when it named none, over all the order's lines.
     order_amount: Mapped[int] = mapped_column(BigInteger, default=0)
+    spread_lines: Mapped[list | None] = mapped_column(JSON, nullable=True)
     refunded_at: Mapped[datetime] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

@@ -485,20 +485,21 @@ def test_refunded_fee_that_is_not_a_whole_number_of_fen_is_refused(refunded_fee)
 
 
 @pytest.mark.parametrize(
-    ("oids", "lines", "order_amount"),
+    ("oids", "lines", "order_amount", "spread"),
     [
-        (f'"{TEE}"', ((TEE, 14900),), 0),
-        (f'" {TEE} ,{TEE}"', ((TEE, 14900),), 0),
-        (TEE, ((TEE, 14900),), 0),
-        (f'"{TEE},{CAP}"', (), 14900),
-        ('""', (), 14900),
-        ("null", (), 14900),
+        (f'"{TEE}"', ((TEE, 14900),), 0, ()),
+        (f'" {TEE} ,{TEE}"', ((TEE, 14900),), 0, ()),
+        (TEE, ((TEE, 14900),), 0, ()),
+        (f'"{TEE},{CAP}"', (), 14900, (TEE, CAP)),
+        ('""', (), 14900, ()),
+        ("null", (), 14900, ()),
     ],
 )
-def test_a_refund_names_one_line_or_spreads_over_the_order(oids, lines, order_amount):
+def test_a_refund_names_one_line_or_spreads_over_the_lines_it_names(oids, lines, order_amount, spread):
     refund = normalize(push("trade_refund_RefundSuccess", msg=refund_msg(oids=oids)))
     assert tuple((line.line_external_id, line.amount) for line in refund.lines) == lines
     assert refund.order_amount == order_amount and refund.total == 14900
+    assert refund.spread_lines == spread
 
 
 @pytest.mark.parametrize(

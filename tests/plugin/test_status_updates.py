@@ -118,3 +118,32 @@ def test_status_updates_are_validated_by_the_schema():
                 "occurred_at": COMPLETED_AT.isoformat(),
             },
         )
+
+
+def refunded_lines(make_shop, database, spread: tuple[str, ...]) -> dict[str, int]:
+    handle = make_shop()
+    with database.transaction() as session:
+        seed_chain(session, handle.id)
+    refund = schema.Refund(
+        "shopify",
+        "R-1",
+        "820982911946154508",
+        "CNY",
+        (),
+        COMPLETED_AT,
+        order_amount=5000,
+        spread_lines=spread,
+    )
+    for document in (DOCUMENTS["paid"](), refund):
+        with database.transaction() as session:
+            apply(session, session.get(Shop, handle.id), document)
+    with database.transaction() as session:
+        order = session.scalar(select(Order).where(Order.shop_id == handle.id))
+        return {line.sku: line.refunded_amount for line in order.lines}
+
+
+def test_an_amount_refunded_on_named_lines_is_spread_over_those_lines_only(make_shop, database):
+    # the tee line paid 29800, the cap line 10000: ¥50.00 back on the cap alone, or over both
+    assert refunded_lines(make_shop, database, ("487817672276298555",)) == {"TEE-WHITE-M": 0, "CAP-BLK": 5000}
+    assert refunded_lines(make_shop, database, ()) == {"TEE-WHITE-M": 3744, "CAP-BLK": 1256}
+    assert refunded_lines(make_shop, database, ("no-such-line",)) == {"TEE-WHITE-M": 3744, "CAP-BLK": 1256}
