@@ -11,7 +11,7 @@ from adapters.money import Money
 from plugin import runtime
 from plugin.cli.support import ISO_TIME, database, settings
 from plugin.config import Config
-from plugin.inbox import mailbox, replay
+from plugin.inbox import mailbox, replay, show
 from plugin.jobs import context, tasks
 from plugin.platforms import connections
 
@@ -125,7 +125,7 @@ def _print_report(report: replay.ReplayReport) -> None:
 def inbox_show(event_id, as_json):
     """Print one delivery (signatures redacted), its body, its order in the common schema, and
     what it became: the order, its commissions and their ledger transactions."""
-    view = replay.show_event(database(), event_id)
+    view = show.show_event(database(), event_id)
     if as_json:
         click.echo(json.dumps(view, indent=2, ensure_ascii=False))
         return

@@ -18,7 +18,7 @@ from plugin.commissions import settlement
 from plugin.commissions.models import Attribution, Commission, MonthTally
 from plugin.db import utcnow
 from plugin.errors import InvalidSetting, NotFound
-from plugin.inbox import fetching, mailbox, replay
+from plugin.inbox import fetching, mailbox, replay, show
 from plugin.inbox.models import InboxEvent
 from plugin.ledger import journal
 from plugin.ledger.models import Account, LedgerEntry, LedgerTransaction
@@ -286,7 +286,7 @@ def test_a_replay_of_hundreds_of_events_goes_in_batches(database, shop, monkeypa
 
 def test_show_tells_what_an_event_became(database, history):
     first = min(statuses(database, history.id))
-    view = replay.show_event(database, first)
+    view = show.show_event(database, first)
     assert (view["topic"], view["status"], view["attempts"]) == ("orders/paid", "processed", 1)
     assert view["headers"]["x-shopify-hmac-sha256"] == "[redacted]"
     assert view["headers"]["x-shopify-topic"] == "orders/paid"
@@ -346,7 +346,7 @@ def test_cli_show_prints_the_order_and_its_commissions(database, history, runner
     out = result.output.splitlines()
     assert out[0] == f"event {first}  shop {history.id}  shopify orders/paid (order)"
     assert "  x-shopify-hmac-sha256: [redacted]" in out
-    order_id = replay.show_event(database, first)["order"]["id"]
+    order_id = show.show_event(database, first)["order"]["id"]
     became = (
         f"became: order 820982911946154508 (id {order_id}), completed, paid 398.00 CNY, refunded 149.00 CNY"
     )
@@ -355,14 +355,14 @@ def test_cli_show_prints_the_order_and_its_commissions(database, history, runner
     assert sum(line.startswith("  tier ") for line in out) == 4
     assert "ledger transactions: 10" in out
     as_json = json.loads(runner("inbox", "show", str(first), "--json").output)
-    assert as_json == replay.show_event(database, first)
+    assert as_json == show.show_event(database, first)
 
 
 def test_cli_show_of_an_ignored_and_of_an_unreadable_event(database, shop, runner):
     ignored = store(database, shop, "products/create", b'{"id": 1}')
     out = runner("inbox", "show", str(ignored)).output.splitlines()
     assert out[1:3] == [
-        "  key        " + replay.show_event(database, ignored)["event_key"],
+        "  key        " + show.show_event(database, ignored)["event_key"],
         "  status     ignored after 0 attempt(s)",
     ]
     assert "  reason     topic products/create is not acted on" in out
@@ -379,8 +379,8 @@ def test_cli_show_of_an_ignored_and_of_an_unreadable_event(database, shop, runne
 
 
 def test_a_body_is_shown_as_indented_json_or_as_text():
-    assert replay.body_text(b'{"a": [1, "\xe5\x88\x86"]}') == '{\n  "a": [\n    1,\n    "\u5206"\n  ]\n}'
-    assert replay.body_text(b"not json \xff") == "not json \ufffd"
+    assert show.body_text(b'{"a": [1, "\xe5\x88\x86"]}') == '{\n  "a": [\n    1,\n    "\u5206"\n  ]\n}'
+    assert show.body_text(b"not json \xff") == "not json \ufffd"
 
 
 @pytest.mark.parametrize(
@@ -431,7 +431,7 @@ def test_an_adapter_that_fetches_gets_the_platform_client_or_fails_alone(databas
     monkeypatch.setattr(fetching, "fetching_platforms", lambda: ("shopify",))
     before = snapshot(database, history.id)
     first = min(statuses(database, history.id))
-    assert replay.show_event(database, first)["normalized"] == {
+    assert show.show_event(database, first)["normalized"] == {
         "needs_fetch": "shopify messages carry no amounts: the worker fetches the order"
     }
 
