@@ -4,7 +4,9 @@ A ``Vault`` is Fernet (AES-128-CBC + HMAC-SHA256, from ``cryptography``) under a
 with HKDF from the app's secret key (``plugin.config.secret_key``), so the embedded default
 needs no second key file and every process of one deployment derives the same key. Changing
 the secret key makes stored tokens unreadable: ``open`` then returns None and the shop is
-asked to connect again (tokens can always be re-obtained; nothing else is encrypted with it).
+asked to connect again (tokens can always be re-obtained). ``plugin.withdrawals.identity`` seals
+with it too, but stores nothing yet: identities cannot be re-obtained, so before they are stored
+they get a key of their own that can rotate (issue 10).
 """
 
 from __future__ import annotations

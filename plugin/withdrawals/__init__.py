@@ -1,0 +1,1 @@
+"""Withdrawals: identity, requests, review and payout (issue 10)."""
