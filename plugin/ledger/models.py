@@ -21,7 +21,8 @@ class AccountKind(enum.StrEnum):
     # The shop's own accounts (member_id 0).
     COMMISSION_EXPENSE = "commission_expense"
     TAX_WITHHELD = "tax_withheld"
-    PAYOUT_CLEARING = "payout_clearing"
+    PAYOUT_CLEARING = "payout_clearing"  # paid out to a gateway, its outcome not known yet
+    WITHDRAWAL_FEES = "withdrawal_fees"  # the fees the shop keeps from withdrawals
 
 
 DEBIT_NORMAL = {AccountKind.ARREARS, AccountKind.COMMISSION_EXPENSE}

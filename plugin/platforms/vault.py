@@ -4,9 +4,8 @@ A ``Vault`` is Fernet (AES-128-CBC + HMAC-SHA256, from ``cryptography``) under a
 with HKDF from the app's secret key (``plugin.config.secret_key``), so the embedded default
 needs no second key file and every process of one deployment derives the same key. Changing
 the secret key makes stored tokens unreadable: ``open`` then returns None and the shop is
-asked to connect again (tokens can always be re-obtained). ``plugin.withdrawals.identity`` seals
-with it too, but stores nothing yet: identities cannot be re-obtained, so before they are stored
-they get a key of their own that can rotate (issue 10).
+asked to connect again (tokens can always be re-obtained). Identities cannot be re-obtained, so
+they are sealed under a key of their own that can rotate (``plugin.withdrawals.keyring``).
 """
 
 from __future__ import annotations
