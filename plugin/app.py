@@ -23,6 +23,7 @@ from plugin.api import members as members_api
 from plugin.api import orders as orders_api
 from plugin.api import rules as rules_api
 from plugin.api import webhook_docs
+from plugin.api import withdrawals as withdrawals_api
 from plugin.api.auth import SECURITY_SCHEMES
 from plugin.api.converters import CONVERTERS, IdConverter
 from plugin.config import Config, secret_key
@@ -31,7 +32,13 @@ from plugin.jobs import tasks
 
 log = logging.getLogger(__name__)
 
-API_BLUEPRINTS = (members_api.blueprint, orders_api.blueprint, rules_api.blueprint, categories_api.blueprint)
+API_BLUEPRINTS = (
+    members_api.blueprint,
+    orders_api.blueprint,
+    rules_api.blueprint,
+    categories_api.blueprint,
+    withdrawals_api.blueprint,
+)
 # Inside a host the API's blueprints are fenxiao_members, fenxiao_orders… beside the host's own
 # (nothing builds their URLs by name); the intake keeps "webhooks" (url_for("webhooks.receive")).
 HOST_NAMES = "fenxiao_"

@@ -3,7 +3,7 @@
 Also the Shopify install (``/install/shopify/<shop_id>``), which registers the shop's webhooks.
 """
 
-from . import install  # noqa: F401 - adds the install routes to the blueprint
+from . import install, payouts  # noqa: F401 - add their routes to the blueprint
 from .views import blueprint
 
 __all__ = ["blueprint"]

@@ -3,7 +3,7 @@ its templates under ``admin/templates/<area>/`` and its catalog ``<area>.po``.""
 
 from __future__ import annotations
 
-from admin.views import audit, auth, dashboard, distributors, orders, rules, settings, team
+from admin.views import audit, auth, dashboard, distributors, orders, rules, settings, tax, team, withdrawals
 
 AREAS = [
     auth.area,
@@ -11,6 +11,8 @@ AREAS = [
     distributors.area,
     rules.area,
     orders.area,
+    withdrawals.area,
+    tax.area,
     team.area,
     audit.area,
     settings.area,

@@ -84,6 +84,7 @@ def upgrade():
         sa.Column("masked_account", sa.String(64), nullable=False),
         sa.Column("id_number_hash", sa.String(64), nullable=False),
         sa.Column("requested_by", sa.String(200), nullable=False),
+        sa.Column("request_id", sa.String(64), nullable=True),
         sa.Column("approvals_needed", sa.Integer(), nullable=False),
         sa.Column("tax_policy", sa.String(32), nullable=True),
         sa.Column("tax_month", sa.String(7), nullable=True),
@@ -92,6 +93,7 @@ def upgrade():
         sa.Column("approved_at", sa.DateTime(), nullable=True),
         sa.Column("paying_at", sa.DateTime(), nullable=True),
         sa.Column("finished_at", sa.DateTime(), nullable=True),
+        sa.UniqueConstraint("shop_id", "member_id", "request_id"),
     )
     op.create_index("ix_withdrawal_shop_status", "withdrawal", ["shop_id", "status", "id"])
     op.create_index("ix_withdrawal_member", "withdrawal", ["shop_id", "member_id", "requested_at"])

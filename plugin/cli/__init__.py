@@ -1,4 +1,4 @@
-"""The ``fenxiao`` command line: serve, work, migrate, add shops, settle, replay, demo."""
+"""The ``fenxiao`` command line: serve, work, migrate, add shops, settle, replay, reconcile, demo."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import migrations
 from plugin import runtime
 from plugin.cli.demo import demo, send_sample, up
 from plugin.cli.inbox import inbox_group
+from plugin.cli.reconcile import reconcile_command
 from plugin.cli.rules import rules_group
 from plugin.cli.serve import serve
 from plugin.cli.shops import shop
@@ -21,6 +22,7 @@ from plugin.cli.support import (
     settings,
 )
 from plugin.cli.users import user_group
+from plugin.cli.withdrawals import withdrawals_group
 from plugin.commissions import settlement
 from plugin.config import Config
 from plugin.db import utcnow
@@ -130,3 +132,5 @@ main.add_command(send_sample)
 main.add_command(rules_group)
 main.add_command(user_group)
 main.add_command(inbox_group)
+main.add_command(reconcile_command)
+main.add_command(withdrawals_group)

@@ -11,9 +11,10 @@ from plugin import runtime
 from plugin.commissions import settlement
 from plugin.db import utcnow
 from plugin.inbox import mailbox
-from plugin.jobs.queues import EVENTS, SETTLEMENT
+from plugin.jobs.queues import EVENTS, PAYOUTS, SETTLEMENT
 from plugin.platforms import connections
 from plugin.reports import refresh
+from plugin.withdrawals import connectors, flow
 
 DRAIN_SECONDS = 20  # a drain job hands over to a fresh one after this long, so jobs stay short
 
@@ -57,6 +58,30 @@ def figures_sweep() -> int:
     return refresh.sweep(runtime.for_job().database)
 
 
+def advance_withdrawal(withdrawal_id: int) -> str:
+    """Take a withdrawal as far as it goes without a person (verify, auto-approve, pay)."""
+    rt = runtime.for_job()
+    return flow.advance(rt.database, connectors.outside_for(rt.config), withdrawal_id)
+
+
+def move_withdrawal_on(rt: runtime.Runtime, withdrawal_id: int, step: str) -> bool:
+    """Queue ``advance_withdrawal`` after a commit that let it move on (``step`` names which, so
+    each step's job id is its own); False if the queue is down: the payout sweep moves it."""
+    job_id = f"withdrawal-{withdrawal_id}-{step}"
+    return rt.queue.enqueue(advance_withdrawal, withdrawal_id, job_id=job_id, queue_name=PAYOUTS)
+
+
+def payout_sweep() -> int:
+    """Verify, pay and ask about whatever no job reached (a lost job, an unclear answer)."""
+    rt = runtime.for_job()
+    return flow.sweep(rt.database, connectors.outside_for(rt.config))
+
+
 # (function, queue, seconds between runs): registered with RQ's cron scheduler by
 # ``fenxiao worker`` and run on a timer by the embedded default.
-SWEEPS = ((inbox_sweep, EVENTS, 30), (settlement_sweep, SETTLEMENT, 300), (figures_sweep, SETTLEMENT, 60))
+SWEEPS = (
+    (inbox_sweep, EVENTS, 30),
+    (settlement_sweep, SETTLEMENT, 300),
+    (figures_sweep, SETTLEMENT, 60),
+    (payout_sweep, PAYOUTS, 60),
+)

@@ -95,6 +95,8 @@ class Withdrawal(Base):
         Index("ix_withdrawal_shop_status", "shop_id", "status", "id"),
         Index("ix_withdrawal_member", "shop_id", "member_id", "requested_at"),
         Index("ix_withdrawal_person_month", "shop_id", "id_number_hash", "tax_month"),
+        # a retried request (its answer lost) finds the withdrawal it made instead of making another
+        UniqueConstraint("shop_id", "member_id", "request_id"),
     )
 
     id: Mapped[int] = mapped_column(BigID, primary_key=True)
@@ -113,6 +115,7 @@ class Withdrawal(Base):
     masked_account: Mapped[str] = mapped_column(String(64))
     id_number_hash: Mapped[str] = mapped_column(String(64))
     requested_by: Mapped[str] = mapped_column(String(200))  # "member:<id>", or an operator's name
+    request_id: Mapped[str | None] = mapped_column(String(64), nullable=True)  # the client's, optional
     approvals_needed: Mapped[int] = mapped_column(Integer, default=1)
     tax_policy: Mapped[str | None] = mapped_column(String(32), nullable=True)
     tax_month: Mapped[str | None] = mapped_column(String(7), nullable=True)  # YYYY-MM, shop-local

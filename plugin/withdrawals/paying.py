@@ -158,16 +158,26 @@ def check(database: Database, gateways: Gateways, payout_id: int, now: datetime 
     return apply(database, outcome, source="query", now=now)
 
 
-def apply(database: Database, outcome: base.Outcome, *, source: str, now: datetime | None = None) -> str:
-    """Apply a gateway's answer about ``outcome.out_no`` in its own transaction."""
+def apply(
+    database: Database,
+    outcome: base.Outcome,
+    *,
+    source: str,
+    now: datetime | None = None,
+    shop_id: int | None = None,
+) -> str:
+    """Apply a gateway's answer about ``outcome.out_no`` in its own transaction (``shop_id``: the
+    payout must be that shop's, as a callback to a shop's address claims)."""
     with database.transaction() as session:
-        return apply_in(session, outcome, source=source, now=now or db.utcnow())
+        return apply_in(session, outcome, source=source, now=now or db.utcnow(), shop_id=shop_id)
 
 
-def apply_in(session: Session, outcome: base.Outcome, *, source: str, now: datetime) -> str:
+def apply_in(
+    session: Session, outcome: base.Outcome, *, source: str, now: datetime, shop_id: int | None = None
+) -> str:
     """Apply a gateway's answer in the caller's transaction (a bank file applies all its lines in one)."""
     payout = session.scalar(select(Payout).where(Payout.out_no == outcome.out_no).with_for_update())
-    if payout is None:
+    if payout is None or shop_id not in (None, payout.shop_id):
         raise AdapterError(f"no payout was sent as {outcome.out_no!r}", "out_no")
     settled = payout.status in (P.SUCCEEDED, P.FAILED)
     if settled or outcome.status == base.PENDING:
