@@ -7,15 +7,17 @@ month reconciled against the gateway's statement.
 
 What it does:
 1. Migrates a fresh database, adds a shop paying through Alipay (labour-remuneration tax on),
-   and stores the loopback Alipay's credentials (``bench/fake_alipay.py``, real RSA2 signatures
+   and stores the loopback Alipay's credentials (``plugin/cli/fake_payouts.py``, real RSA2 signatures
    both ways) sealed, as ``fenxiao withdrawals gateway`` would.
 2. Seeds N distributors, each with ¥5,000.00 settled, a verified payee and a withdrawal of it
    already approved (credit and hold posted: 4 ledger entries each), in batches.
 3. Queues one ``advance_withdrawal`` job per withdrawal on the ``payouts`` queue, starts
    ``--workers`` ``fenxiao worker`` processes, and times them until every withdrawal is paid
    (tax computed, sent, answered, the net posted to ``paid``: 6 more entries each).
-4. Writes the gateway's statement and times ``fenxiao reconcile --month`` on it, printing the
-   number of ledger entries it checked.
+4. Seeds the month's completed orders with their settled commissions (``bench/month_orders.py``,
+   4 entries each) until the ledger holds ``--entries`` entries (default 1,000,000: the goal's size).
+5. Writes the gateway's statement and times ``fenxiao reconcile --month`` on it, printing the
+   number of ledger entries it checked. Goal: 1,000,000 entries in under 60 s.
 """
 
 from __future__ import annotations
@@ -34,9 +36,10 @@ from sqlalchemy import func, insert, select
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
-from fake_alipay import FakeAlipay  # noqa: E402
+from month_orders import ENTRIES_PER_ORDER, seed_orders  # noqa: E402
 from webhook_ack import FENXIAO, Server, fenxiao  # noqa: E402
 
+from plugin.cli.fake_payouts import FakeAlipay  # noqa: E402
 from plugin.db import Database, utcnow  # noqa: E402
 from plugin.ledger import journal  # noqa: E402
 from plugin.ledger.models import AccountKind, LedgerEntry  # noqa: E402
@@ -55,6 +58,7 @@ def parse_args():
     )
     parser.add_argument("--withdrawals", type=int, default=100_000)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--entries", type=int, default=1_000_000, help="ledger entries to reconcile")
     parser.add_argument("--batch", type=int, default=5_000, help="seeded per transaction")
     parser.add_argument("--postgres", metavar="URL")
     parser.add_argument("--redis", metavar="URL")
@@ -199,6 +203,13 @@ def main() -> None:
         paying = time.monotonic() - started
         for worker in workers:
             worker.stop()
+        with database.read() as session:
+            entries = session.scalar(select(func.count()).select_from(LedgerEntry))
+        orders = max(0, -(-(args.entries - entries) // ENTRIES_PER_ORDER))
+        print(f"seeding {orders:,} completed orders with their commissions")
+        t0 = time.monotonic()
+        seed_orders(database, shop_id, orders, args.batch)
+        seeding_orders = time.monotonic() - t0
         statement = workdir / "alipay-statement.csv"
         statement.write_text(alipay.statement())
         with database.read() as session:
@@ -217,6 +228,7 @@ def main() -> None:
         rows = [
             ("seed approved withdrawals", f"{queued:,}", seeding, queued / seeding),
             (f"pay out ({args.workers} RQ workers, loopback Alipay)", f"{queued:,}", paying, queued / paying),
+            ("seed completed orders", f"{orders:,}", seeding_orders, orders / max(seeding_orders, 1e-9)),
             (
                 f"reconcile the month (exit {result.returncode})",
                 f"{entries:,} entries",

@@ -38,14 +38,18 @@ class Outside:
 
 
 def advance(database: Database, outside: Outside, withdrawal_id: int, now: datetime | None = None) -> str:
-    """Take a withdrawal as far as it goes alone; returns its status after."""
+    """Take a withdrawal as far as it goes alone; returns its status after.
+
+    A payout's status decides its withdrawal's (``paying.apply`` moves both in one transaction),
+    so the status after sending is read from what ``paying.send`` returns, not read again.
+    """
     now = now or db.utcnow()
+    provider: IdentityProvider | None = None
+    payout_id: int | None = None
     with database.read() as session:
         withdrawal = session.get(Withdrawal, withdrawal_id)
         status, payee_id = withdrawal.status, withdrawal.payee_id
-        payee_pending = session.get(Payee, payee_id).status == VerificationStatus.PENDING
-        provider: IdentityProvider | None = None
-        if status == W.REQUESTED and payee_pending:
+        if status == W.REQUESTED and session.get(Payee, payee_id).status == VerificationStatus.PENDING:
             provider = outside.identity_provider(session, session.get(Shop, withdrawal.shop_id))
     if provider is not None:
         payees.verify(database, outside.keys, payee_id, provider, now)
@@ -58,14 +62,15 @@ def advance(database: Database, outside: Outside, withdrawal_id: int, now: datet
         with database.transaction() as session:
             withdrawal = _locked(session, withdrawal_id)
             if withdrawal.status == W.APPROVED:
-                paying.start(session, session.get(Shop, withdrawal.shop_id), withdrawal, now)
+                payout_id = paying.start(session, session.get(Shop, withdrawal.shop_id), withdrawal, now).id
             status = withdrawal.status
     if status == W.PAYING:
-        with database.read() as session:
-            payout_id = session.scalar(select(Payout.id).where(Payout.withdrawal_id == withdrawal_id))
-        paying.send(database, outside.keys, outside.gateways, payout_id, now)
-    with database.read() as session:
-        return session.get(Withdrawal, withdrawal_id).status
+        if payout_id is None:
+            with database.read() as session:
+                payout_id = session.scalar(select(Payout.id).where(Payout.withdrawal_id == withdrawal_id))
+        payout_status = paying.send(database, outside.keys, outside.gateways, payout_id, now)
+        status = {P.SUCCEEDED: W.PAID, P.FAILED: W.FAILED}.get(payout_status, W.PAYING)
+    return status
 
 
 def sweep(database: Database, outside: Outside, now: datetime | None = None, *, batch: int = 500) -> int:

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 
 import pytest
 import requests
+from playwright.sync_api import expect
 
 from tests.conftest import shopify_headers
 from tests.e2e.conftest import screenshot
@@ -53,24 +54,24 @@ def test_edit_validate_simulate_publish_price_explain_and_roll_back(page, workbe
     rate.dispatch_event("change")
     assert '"250"' in page.locator("#document").input_value()
     page.get_by_role("button", name="Validate").click()
-    assert page.locator("#r0-a0-percent").get_attribute("aria-invalid") == "true"
-    assert page.get_by_role("alert").first.is_visible()
+    expect(page.locator("#r0-a0-percent")).to_have_attribute("aria-invalid", "true")
+    expect(page.get_by_role("alert").first).to_be_visible()
     screenshot(page, "en-rules-validation-error")
 
     page.locator("#r0-a0-percent").fill("12")
     page.locator("#r0-a0-percent").dispatch_event("change")
     page.get_by_role("button", name="Validate").click()
-    assert page.get_by_text("The draft is valid for this shop.").is_visible()
+    expect(page.get_by_text("The draft is valid for this shop.")).to_be_visible()
 
     page.get_by_role("button", name="Simulate").click()
-    assert page.locator("section.simulation table").first.is_visible()
+    expect(page.locator("section.simulation table").first).to_be_visible()
     screenshot(page, "en-rules-simulation")
 
     page.get_by_label("Reason for publishing").fill("Double the welcome: tier 1 earns 12 %")
     page.get_by_role("button", name="Publish as the new active version").click()
     published = active_before + 1
     page.wait_for_url(f"**/admin/rules/versions/{published}")
-    assert page.get_by_text(f"Version {published} is published and active.").is_visible()
+    expect(page.get_by_text(f"Version {published} is published and active.")).to_be_visible()
     screenshot(page, "en-rules-published")
 
     order = send_order(workbench, 10000)

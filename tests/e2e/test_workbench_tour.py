@@ -14,6 +14,8 @@ TABS = [
     ("distributors", "/admin/distributors/", "Distributors", "分销员"),
     ("rules", "/admin/rules/", "Commission Rules", "佣金规则"),
     ("orders", "/admin/orders/", "Order Settlement", "订单结算"),
+    ("withdrawals", "/admin/withdrawals/", "Withdrawal Approval", "提现审核"),
+    ("tax", "/admin/tax/", "Monthly tax report", "月度个税报表"),
     ("team", "/admin/team/", "Team Structure", "团队结构"),
     ("audit", "/admin/audit/", "Audit log", "审计日志"),
     ("settings", "/admin/settings/", "Shop settings", "店铺设置"),

@@ -1,7 +1,19 @@
-"""A loopback stand-in for Alipay's open API, for the month-end benchmark: it answers
-``alipay.fund.trans.uni.transfer`` and ``alipay.fund.trans.common.query`` with signed answers
-(RSA2 over the answer's text, as Alipay signs), pays every transfer once per ``out_biz_no``
-(a repeated one gets the first answer), and keeps the statement a finance team downloads."""
+"""A local stand-in for Alipay's open API, for the month-end benchmark (``bench/month_end.py``)
+and the end-to-end test of the withdrawal workflow (``tests/e2e/test_withdrawal_approval.py``):
+a payout's whole path (signing, sending, verifying the answer) runs as in production, without
+the real gateway or the network.
+
+It answers ``alipay.fund.trans.uni.transfer`` and ``alipay.fund.trans.common.query`` with signed
+answers (RSA2 over the answer's text, as Alipay signs), pays every transfer once per
+``out_biz_no`` (a repeated one gets the first answer), and keeps the statement a finance team
+downloads. ``credentials()`` gives what ``fenxiao withdrawals gateway alipay`` takes; every
+call is kept in ``received`` (method and ``biz_content``), so a test can count what was sent.
+It runs in a thread on a free loopback port until ``stop``.
+
+Decisions: the keys are made fresh per instance (2048-bit RSA; no key is ever stored), and the
+answers never fail: a benchmark measures fenxiao, not a gateway's refusals (the adapter's own
+tests cover those with ``responses``).
+"""
 
 from __future__ import annotations
 
@@ -31,10 +43,13 @@ def _pem(key, public: bool) -> str:
 
 
 class FakeAlipay:
+    """Alipay's gateway on ``self.url`` (``http://127.0.0.1:PORT/gateway.do``)."""
+
     def __init__(self):
         self.app_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         self.alipay_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         self.orders: dict[str, tuple[str, Decimal, str]] = {}  # out_biz_no -> (order id, amount, status)
+        self.received: list[tuple[str, dict]] = []  # (method, biz_content) of every call, in order
         self.lock = threading.Lock()
         fake = self
 
@@ -58,6 +73,7 @@ class FakeAlipay:
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     def credentials(self, app_id: str = "2021000000000001") -> dict:
+        """The alipay gateway's credentials pointing at this fake (app key, Alipay's public key)."""
         return dict(
             app_id=app_id,
             app_private_key=_pem(self.app_key, public=False),
@@ -66,8 +82,11 @@ class FakeAlipay:
         )
 
     def answer(self, method: str, biz: dict) -> str:
+        """The signed answer to ``method`` with ``biz`` (its ``biz_content``); a transfer of a new
+        ``out_biz_no`` succeeds at once, a query of an unknown one is ``ORDER_NOT_EXIST``."""
         out_no = biz["out_biz_no"]
         with self.lock:
+            self.received.append((method, biz))
             if method == TRANSFER and out_no not in self.orders:
                 self.orders[out_no] = (
                     f"2026{len(self.orders):016d}",
