@@ -202,6 +202,7 @@ def test_the_worker_runs_every_sweep_on_rq_cron_scheduler(stack, start_worker):
     assert sorted((job.func_name, job.queue_name, job.interval) for job in scheduler.get_jobs()) == [
         ("plugin.jobs.tasks.figures_sweep", "settlement", 60),
         ("plugin.jobs.tasks.inbox_sweep", "events", 30),
+        ("plugin.jobs.tasks.payout_sweep", "payouts", 60),
         ("plugin.jobs.tasks.settlement_sweep", "settlement", 300),
     ]
 
