@@ -81,3 +81,18 @@ ROLE_NAMES = {
     "finance": _l("finance"),
     "admin": _l("admin"),
 }
+
+# a distributor's accounts, and the ledger transactions commissions post, as the pages name them
+ACCOUNT_LABELS = {
+    "pending": _l("Pending"),
+    "available": _l("Available"),
+    "withdrawing": _l("Withdrawing"),
+    "paid": _l("Paid out"),
+    "arrears": _l("Arrears"),
+}
+COMMISSION_ENTRY_LABELS = {
+    "accrue": _l("Commission earned"),
+    "settle": _l("Settled after the after-sales window"),
+    "cancel": _l("Cancelled by a refund before settlement"),
+    "clawback": _l("Clawed back by a refund after settlement"),
+}

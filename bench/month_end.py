@@ -43,8 +43,8 @@ from plugin.cli.fake_payouts import FakeAlipay  # noqa: E402
 from plugin.db import Database, utcnow  # noqa: E402
 from plugin.ledger import journal  # noqa: E402
 from plugin.ledger.models import AccountKind, LedgerEntry  # noqa: E402
+from plugin.reports.month import current_month  # noqa: E402
 from plugin.shops import tenants  # noqa: E402
-from plugin.tax import months  # noqa: E402
 from plugin.withdrawals import connectors, identity, settings  # noqa: E402
 from plugin.withdrawals.keyring import Keyring  # noqa: E402
 from plugin.withdrawals.models import Payee, Withdrawal  # noqa: E402
@@ -182,7 +182,7 @@ def main() -> None:
             shop = tenants.create_shop(session, name="Month-end", platform="generic").shop
             settings.update(session, shop, "bench", channels=["alipay"])
             connectors.configure(session, shop, keys, "alipay", alipay.credentials(), "bench")
-            shop_id, month = shop.id, months.month_of(shop, utcnow())
+            shop_id, month = shop.id, current_month(shop, utcnow())
         print(f"seeding {args.withdrawals:,} approved withdrawals of ¥{AMOUNT / 100:,.2f}")
         t0 = time.monotonic()
         seed(database, shop_id, keys, args.withdrawals, args.batch)

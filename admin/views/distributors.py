@@ -17,7 +17,7 @@ from wtforms import SearchField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 from admin import security
-from admin.area import Area, Tab, blueprint
+from admin.area import ACCOUNT_LABELS, COMMISSION_ENTRY_LABELS, Area, Tab, blueprint
 from plugin import runtime
 from plugin.errors import InvalidSetting, InvalidTransition
 from plugin.members import directory, roster
@@ -38,19 +38,6 @@ ACTION_LABELS = {
     "reject": _l("Reject"),
     "suspend": _l("Suspend"),
     "reinstate": _l("Reinstate"),
-}
-ACCOUNT_LABELS = {
-    "pending": _l("Pending"),
-    "available": _l("Available"),
-    "withdrawing": _l("Withdrawing"),
-    "paid": _l("Paid out"),
-    "arrears": _l("Arrears"),
-}
-SOURCE_LABELS = {
-    "accrue": _l("Commission earned"),
-    "settle": _l("Settled after the after-sales window"),
-    "cancel": _l("Cancelled by a refund before settlement"),
-    "clawback": _l("Clawed back by a refund after settlement"),
 }
 SORT_LABELS = {"joined": _l("Joined, newest first"), "gmv": _l("This month's GMV, highest first")}
 BINDING_SOURCES = {
@@ -74,7 +61,7 @@ def labels() -> dict:
     return {
         "status_labels": STATUS_LABELS,
         "account_labels": ACCOUNT_LABELS,
-        "source_labels": SOURCE_LABELS,
+        "source_labels": COMMISSION_ENTRY_LABELS,
         "binding_sources": BINDING_SOURCES,
         "history_labels": HISTORY_LABELS,
         "count_limit": roster.COUNT_LIMIT,

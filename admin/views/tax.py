@@ -27,8 +27,9 @@ from admin.area import Area, Tab, blueprint
 from plugin import runtime
 from plugin.audit import trail
 from plugin.db import utcnow
+from plugin.reports.month import current_month
 from plugin.shops.models import Shop
-from plugin.tax import months, report
+from plugin.tax import report
 from plugin.users.roles import Permission
 from plugin.withdrawals.keyring import keyring
 
@@ -62,7 +63,7 @@ def index():
     if not form.validate():
         return render_template("tax/index.html", form=form, rows=None, month=None), 400
     picked: date | None = form.month.data
-    month = picked.strftime("%Y-%m") if picked else months.month_of(shop, utcnow())
+    month = picked.strftime("%Y-%m") if picked else current_month(shop, utcnow())
     form.month.data = date(int(month[:4]), int(month[5:7]), 1)
     with runtime.for_request().database.read() as session:
         rows = report.month_rows(session, session.get(Shop, shop.id), month)

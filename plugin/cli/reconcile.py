@@ -14,6 +14,7 @@ import click
 
 from plugin.cli.support import database
 from plugin.reports import reconcile
+from plugin.reports.month import month_days
 from plugin.reports.payout_checks import StatementError, parse_statement
 from plugin.shops.models import Shop
 
@@ -36,7 +37,7 @@ def reconcile_command(shop_id, month, statement_files, as_json):
     """Reconcile a shop's month: the ledger's integrity, the payouts against the ledger and the
     gateways' statements, and the commission ceiling. Exits 1 if anything disagrees."""
     try:
-        reconcile.month_days(month)
+        month_days(month)
     except ValueError:
         raise click.BadParameter(f"{month!r} is not a month written YYYY-MM", param_hint="--month") from None
     db = database()

@@ -90,14 +90,21 @@ def current_month(shop: Shop, now: datetime) -> str:
     return month_of_day(local_day(zone_of(shop), now))
 
 
-def _last_day(first: date) -> date:
-    return first.replace(day=calendar.monthrange(first.year, first.month)[1])
+def month_days(month: str) -> tuple[date, date]:
+    """The first and last day of ``YYYY-MM``.
+
+    Raises:
+        ValueError: ``month`` is not a month written YYYY-MM.
+    """
+    first = month_start(month)
+    if month_of_day(first) != month:
+        raise ValueError(f"not a month: {month!r}")
+    return first, first.replace(day=calendar.monthrange(first.year, first.month)[1])
 
 
 def month_dashboard(session: Session, shop: Shop, month: str, now: datetime) -> MonthDashboard:
     """The dashboard of ``month`` (``YYYY-MM``, not after the shop's current month) at ``now``."""
-    first = month_start(month)
-    last = _last_day(first)
+    first, last = month_days(month)
     previous_first = (first - timedelta(days=1)).replace(day=1)
     today = local_day(zone_of(shop), now)
     end = min(last, today)  # nothing after today is shown, nor counted

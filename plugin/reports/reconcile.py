@@ -28,11 +28,10 @@ for a month's orders; a shop with many millions of orders would want an index on
 
 from __future__ import annotations
 
-import calendar
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -43,7 +42,7 @@ from plugin.orders.models import Order
 from plugin.reports import ledger_checks, payout_checks
 from plugin.reports.figures import day_start, zone_of
 from plugin.reports.findings import Check, Discrepancy, amount, money, percent
-from plugin.reports.month import month_start
+from plugin.reports.month import month_days
 from plugin.shops import tenants
 from plugin.shops.models import Shop
 
@@ -81,18 +80,6 @@ class Report:
             "discrepancies": self.discrepancies,
             "checks": [check.as_dict() for check in self.checks],
         }
-
-
-def month_days(month: str) -> tuple[date, date]:
-    """The first and last day of ``YYYY-MM``.
-
-    Raises:
-        ValueError: ``month`` is not a month written YYYY-MM.
-    """
-    first = month_start(month)
-    if f"{first.year:04d}-{first.month:02d}" != month:
-        raise ValueError(f"not a month: {month!r}")
-    return first, first.replace(day=calendar.monthrange(first.year, first.month)[1])
 
 
 @contextmanager

@@ -15,16 +15,12 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from plugin import db
-from plugin.reports.figures import zone_of
+from plugin.reports.month import current_month
 from plugin.shops.models import Shop
 from plugin.tax.withholding import TaxPolicy
 from plugin.withdrawals.models import Withdrawal, WithdrawalStatus
 
 COUNTED = (WithdrawalStatus.PAYING, WithdrawalStatus.PAID)
-
-
-def month_of(shop: Shop, moment: datetime) -> str:
-    return moment.astimezone(zone_of(shop)).strftime("%Y-%m")
 
 
 def so_far(session: Session, shop_id: int, person: str, month: str) -> tuple[int, int]:
@@ -50,5 +46,5 @@ def lock_person(session: Session, shop_id: int, person: str) -> None:
 
 def due(session: Session, shop: Shop, policy: TaxPolicy, person: str, income: int, now: datetime) -> int:
     """What ``policy`` withholds from a payout of ``income`` to ``person`` sent at ``now``."""
-    paid_before, withheld_before = so_far(session, shop.id, person, month_of(shop, now))
+    paid_before, withheld_before = so_far(session, shop.id, person, current_month(shop, now))
     return policy.due(paid_before, withheld_before, income)

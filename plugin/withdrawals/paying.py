@@ -33,6 +33,7 @@ from plugin import db
 from plugin.audit import trail
 from plugin.db import Database
 from plugin.notices.outbox import notify
+from plugin.reports.month import current_month
 from plugin.shops.models import Shop
 from plugin.tax import months
 from plugin.withdrawals import lifecycle, payees, postings, settings
@@ -62,7 +63,7 @@ def start(session: Session, shop: Shop, withdrawal: Withdrawal, now: datetime) -
     withdrawal.tax = months.due(
         session, shop, tax_policy, withdrawal.id_number_hash, withdrawal.amount - withdrawal.fee, now
     )
-    withdrawal.tax_policy, withdrawal.tax_month = tax_policy.name, months.month_of(shop, now)
+    withdrawal.tax_policy, withdrawal.tax_month = tax_policy.name, current_month(shop, now)
     lifecycle.move(withdrawal, W.PAYING, now)
     postings.send(session, withdrawal)
     payout = Payout(

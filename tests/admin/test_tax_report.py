@@ -12,8 +12,8 @@ from sqlalchemy import select
 
 from plugin.audit.models import AuditEvent
 from plugin.db import utcnow
+from plugin.reports.month import current_month
 from plugin.shops.models import Shop
-from plugin.tax import months
 from plugin.tax.withholding import labour_remuneration_tax
 from tests.admin.conftest import post
 from tests.admin.withdrawal_kit import paid, text_of
@@ -70,7 +70,7 @@ def test_the_month_shows_each_person_masked_with_the_totals(as_role, people, rol
 
 def test_the_month_defaults_to_the_shops_current_month(as_role, people, database, shop):
     with database.transaction() as session:
-        current = months.month_of(session.get(Shop, shop.id), utcnow())
+        current = current_month(session.get(Shop, shop.id), utcnow())
     html = as_role("finance").get("/admin/tax/").get_data(as_text=True)
     assert f'value="{current}"' in html and f'name="month" type="hidden" value="{current}"' in html
 

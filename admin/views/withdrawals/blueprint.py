@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 
-from admin.area import Area, Tab, blueprint
+from admin.area import ACCOUNT_LABELS, COMMISSION_ENTRY_LABELS, Area, Tab, blueprint
 from admin.forms.withdrawals import CHANNEL_LABELS, STATUS_LABELS
 from plugin.users.roles import Permission
 
@@ -39,13 +39,6 @@ PAYOUT_LABELS = {
     "succeeded": _l("succeeded"),
     "failed": _l("refused or failed"),
 }
-ACCOUNT_LABELS = {
-    "pending": _l("Pending"),
-    "available": _l("Available"),
-    "withdrawing": _l("Withdrawing"),
-    "paid": _l("Paid out"),
-    "arrears": _l("Arrears"),
-}
 # a ledger transaction's memo (the withdrawal's own postings) or kind (commissions)
 ENTRY_LABELS = {
     "withdrawal requested": _l("Withdrawal requested"),
@@ -53,10 +46,7 @@ ENTRY_LABELS = {
     "the gateway paid": _l("Paid by the gateway"),
     "payout failed": _l("Payout failed: the amount came back"),
     "withdrawal rejected": _l("Withdrawal rejected: the amount came back"),
-    "accrue": _l("Commission earned"),
-    "settle": _l("Settled after the after-sales window"),
-    "cancel": _l("Cancelled by a refund before settlement"),
-    "clawback": _l("Clawed back by a refund after settlement"),
+    **COMMISSION_ENTRY_LABELS,
 }
 AUDIT_LABELS = {
     "withdrawal.requested": _l("asked for the withdrawal"),
