@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import functools
 import re
-from datetime import date
 from decimal import Decimal
 
 import pygal
@@ -99,7 +98,7 @@ def index():
         month_name=month_name(chosen),
         previous_month=board.previous_month if board.previous_month >= FIRST_MONTH else None,
         previous_name=month_name(board.previous_month),
-        next_month=_next_month(chosen) if chosen < latest else None,
+        next_month=months.shift_month(chosen, 1) if chosen < latest else None,
         as_of=format_datetime(board.as_of, "short") if board.as_of else None,
         charts=charts(board),
         day_label=lambda day: format_date(day, "medium"),
@@ -111,12 +110,6 @@ def index():
 def month_name(month: str) -> str:
     """``2026-11`` as the locale writes a month: "November 2026", "2026年11月"."""
     return format_skeleton("yMMMM", months.month_start(month), locale=get_locale() or "en")
-
-
-def _next_month(month: str) -> str:
-    first = months.month_start(month)
-    following = date(first.year + first.month // 12, first.month % 12 + 1, 1)
-    return months.month_of_day(following)
 
 
 def _config(**options) -> dict:

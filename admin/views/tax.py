@@ -27,7 +27,7 @@ from admin.area import Area, Tab, blueprint
 from plugin import runtime
 from plugin.audit import trail
 from plugin.db import utcnow
-from plugin.reports.month import current_month
+from plugin.reports.month import current_month, shift_month
 from plugin.shops.models import Shop
 from plugin.tax import report
 from plugin.users.roles import Permission
@@ -49,11 +49,6 @@ class MonthForm(FlaskForm):
 
 class DownloadForm(FlaskForm):
     month = HiddenField(validators=[DataRequired(BAD_MONTH), Regexp(report.MONTH.pattern, message=BAD_MONTH)])
-
-
-def _shift(month: str, by: int) -> str:
-    year, number = divmod(int(month[:4]) * 12 + int(month[5:7]) - 1 + by, 12)
-    return f"{year:04d}-{number + 1:02d}"
 
 
 @bp.route("/")
@@ -80,8 +75,8 @@ def index():
         month=month,
         totals=totals,
         shop=shop,
-        previous=_shift(month, -1),
-        following=_shift(month, 1),
+        previous=shift_month(month, -1),
+        following=shift_month(month, 1),
         download_form=DownloadForm(formdata=None, month=month),
     )
 

@@ -86,6 +86,12 @@ def month_of_day(day: date) -> str:
     return f"{day.year:04d}-{day.month:02d}"
 
 
+def shift_month(month: str, by: int) -> str:
+    """The month ``by`` months after ``month`` (before it if negative), both ``YYYY-MM``."""
+    year, number = divmod(int(month[:4]) * 12 + int(month[5:7]) - 1 + by, 12)
+    return f"{year:04d}-{number + 1:02d}"
+
+
 def current_month(shop: Shop, now: datetime) -> str:
     return month_of_day(local_day(zone_of(shop), now))
 
