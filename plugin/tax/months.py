@@ -5,6 +5,12 @@ shop's own calendar month, across every distributor account they hold (found by 
 hash, never by decrypting). The income of a payout is its amount less the shop's fee: the fee is
 never paid to the person. A payout counts once it is sent (``paying``) and stops counting if it
 fails: its tax is given back with it.
+
+One payout per person is in flight at a time (``in_flight``; ``plugin.withdrawals.paying.start``
+waits while there is one): a payout's tax is a top-up on the month so far, so it must know
+whether the earlier one was paid. Were a second one topped up on a first still unanswered, and
+the first then failed, the second would keep tax on income that was never paid (¥3,000 in a
+month withheld ¥480 instead of ¥440) and, as the month's last payout, nothing would correct it.
 """
 
 from __future__ import annotations
@@ -37,6 +43,19 @@ def so_far(session: Session, shop_id: int, person: str, month: str) -> tuple[int
         )
     ).one()
     return int(income), int(withheld)
+
+
+def in_flight(session: Session, shop_id: int, person: str) -> int | None:
+    """A withdrawal of ``person`` sent and not answered yet (any month), if there is one."""
+    return session.scalar(
+        select(Withdrawal.id)
+        .where(
+            Withdrawal.shop_id == shop_id,
+            Withdrawal.id_number_hash == person,
+            Withdrawal.status == WithdrawalStatus.PAYING,
+        )
+        .limit(1)
+    )
 
 
 def lock_person(session: Session, shop_id: int, person: str) -> None:

@@ -4,7 +4,8 @@
 The page shows names and ID numbers masked. The CSV carries them whole, because the filing needs
 them: only the finance and admin roles may download it, and each download is audited. Payouts
 still ``paying`` count (their tax is posted), so the report of a month still paying out is
-provisional; a failed payout leaves it with its tax.
+provisional; a failed payout leaves it with its tax, and no other payout was topped up on it
+(one payout per person is in flight at a time: ``plugin.tax.months``).
 """
 
 from __future__ import annotations

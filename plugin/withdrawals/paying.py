@@ -1,9 +1,10 @@
 """From approval to money: the payout is made, sent once, and its outcome applied once.
 
 1. ``start`` (approved → paying), in one transaction: the tax is computed on the person's month
-   so far under a lock on that person, the amount leaves ``withdrawing`` (net to
-   ``payout_clearing``, tax to ``tax_withheld``, fee to ``withdrawal_fees``) and a ``Payout`` row
-   is written with its idempotency key ``out_no``.
+   so far under a lock on that person (when the shop withholds, not while another payout of the
+   person is unanswered: it waits, approved, for the sweep after that one's outcome), the amount
+   leaves ``withdrawing`` (net to ``payout_clearing``, tax to ``tax_withheld``, fee to
+   ``withdrawal_fees``) and a ``Payout`` row is written with its idempotency key ``out_no``.
 2. ``send``: claims the payout (``attempts`` 0 → 1, committed) before calling the gateway, so
    two workers never both submit and a crash after the call is never followed by a second
    submit: a payout with attempts is only ever *queried*.
@@ -56,10 +57,14 @@ def next_check(attempts: int, now: datetime) -> datetime:
     return now + min(FIRST_CHECK * 2 ** max(attempts - 1, 0), LONGEST_WAIT)
 
 
-def start(session: Session, shop: Shop, withdrawal: Withdrawal, now: datetime) -> Payout:
-    """Move an approved withdrawal to paying: tax, postings and its payout row."""
+def start(session: Session, shop: Shop, withdrawal: Withdrawal, now: datetime) -> Payout | None:
+    """Move an approved withdrawal to paying: tax, postings and its payout row. None, and the
+    withdrawal left approved, while the shop withholds tax and the person has a payout in flight
+    (``plugin.tax.months``: the tax of this one depends on that one's outcome)."""
     tax_policy = settings.policy_of(session, shop).tax
     months.lock_person(session, shop.id, withdrawal.id_number_hash)
+    if tax_policy.withholds and months.in_flight(session, shop.id, withdrawal.id_number_hash):
+        return None
     withdrawal.tax = months.due(
         session, shop, tax_policy, withdrawal.id_number_hash, withdrawal.amount - withdrawal.fee, now
     )

@@ -368,14 +368,21 @@ class Model:
             if auto is not None and d.amount <= auto and d.needed == 1:
                 d.approvals.append(AUTO)
                 d.status = "approved"
-        if d.status == "approved":
+        if d.status == "approved" and self.setup.tax_policy != "off" and self.in_flight(d):
+            self.happened.add("waited for the person's payout in flight")
+        elif d.status == "approved":
             self._start(d)
         if d.status == "paying" and d.payout.status == "sending" and d.payout.attempts == 0:
             return self._send(d, script, now)
         return False
 
+    def in_flight(self, d: Draw) -> bool:
+        """Another payout of the person is sent and unanswered (so ``d`` waits when taxed)."""
+        people = self.setup.people
+        return any(e.status == "paying" and people[e.member] == people[d.member] for e in self.draws)
+
     def tax_due(self, d: Draw) -> int:
-        """The person's month so far counts every payout paying or paid (a failed one stops)."""
+        """The person's month so far: every payout paid (none is paying: see ``in_flight``)."""
         if self.setup.tax_policy == "off":
             return 0
         people = self.setup.people
@@ -431,8 +438,16 @@ class Model:
         book.available += d.amount - self._repay(book, d.amount, "a failed payout")
 
     def sweep(self, script: list[str], provider_up: bool, busy: bool, now: datetime) -> bool:
-        """``flow.sweep``: the waiting withdrawals in id order, then the payouts due a check."""
-        waiting = sorted((d for d in self.draws if d.status in ("requested", "approved")), key=lambda d: d.id)
+        """``flow.sweep``: the waiting withdrawals in id order (not an approved one whose person has
+        a payout in flight), then the payouts due a check."""
+        waiting = sorted(
+            (
+                d
+                for d in self.draws
+                if d.status == "requested" or (d.status == "approved" and not self.in_flight(d))
+            ),
+            key=lambda d: d.id,
+        )
         sent = [d for d in self.draws if d.payout and d.payout.status not in SETTLED and d.payout.attempts]
         due = [d for d in sent if d.payout.next_check <= now]
         for d in waiting:

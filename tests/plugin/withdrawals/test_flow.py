@@ -313,6 +313,45 @@ def test_tax_is_topped_up_over_one_persons_month_across_accounts(database, shop,
     assert paid[2].tax == labour_remuneration_tax(300_000)  # another person: a month of their own
 
 
+def two_approved(database, shop_id, member, gateway) -> tuple[int, int]:
+    ids = ask(database, shop_id, member, 500_000), ask(database, shop_id, member, 300_000)
+    for withdrawal_id in ids:
+        flow.advance(database, outside(gateway=gateway), withdrawal_id, NOW)
+        approve(database, shop_id, withdrawal_id, "fin-1")
+    return ids
+
+
+@pytest.mark.parametrize("outcome", [base.FAILED, base.SUCCEEDED])
+def test_a_persons_next_payout_waits_until_the_one_in_flight_is_answered(database, shop, member, outcome):
+    """Topped up on a first payout still unanswered, a second one kept the tax of the first's
+    income when the first then failed (¥3,000 withheld ¥480, not ¥440): it waits instead."""
+    gateway = FakeGateway(script=[base.PENDING])
+    first, second = two_approved(database, shop.id, member, gateway)
+    assert flow.advance(database, outside(gateway=gateway), first, NOW) == "paying"
+    assert flow.advance(database, outside(gateway=gateway), second, NOW) == "approved"
+    assert flow.sweep(database, outside(gateway=gateway), NOW) == 0  # it waits; the check is not due
+    with database.transaction() as session:
+        payout = session.scalar(select(Payout).where(Payout.withdrawal_id == first))
+    gateway.settled[payout.out_no] = outcome
+    assert flow.sweep(database, outside(gateway=gateway), payout.next_check_at) == 1  # the answer
+    assert withdrawal(database, first).status == ("paid" if outcome == base.SUCCEEDED else "failed")
+    assert flow.sweep(database, outside(gateway=gateway), payout.next_check_at) == 1  # then the second
+    paid_income = 300_000 if outcome == base.FAILED else 800_000
+    assert withdrawal(database, second).status == "paid"
+    assert withdrawal(database, second).tax == labour_remuneration_tax(paid_income) - (
+        0 if outcome == base.FAILED else labour_remuneration_tax(500_000)
+    )
+    assert shop_balance(database, shop.id, K.TAX_WITHHELD) == labour_remuneration_tax(paid_income)
+
+
+def test_without_withholding_a_persons_payouts_do_not_wait(database, shop, member):
+    configure(database, shop.id, tax_policy="off")
+    gateway = FakeGateway(script=[base.PENDING])
+    first, second = two_approved(database, shop.id, member, gateway)
+    assert flow.advance(database, outside(gateway=gateway), first, NOW) == "paying"
+    assert flow.advance(database, outside(gateway=gateway), second, NOW) == "paid"
+
+
 def test_the_payee_cannot_change_while_a_withdrawal_is_on_its_way(database, shop, member):
     withdrawal_id = ask(database, shop.id, member, 100_000)
     with pytest.raises(PayeeLocked):
