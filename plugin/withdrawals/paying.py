@@ -57,13 +57,20 @@ def next_check(attempts: int, now: datetime) -> datetime:
     return now + min(FIRST_CHECK * 2 ** max(attempts - 1, 0), LONGEST_WAIT)
 
 
+def waits_for(session: Session, shop: Shop, withdrawal: Withdrawal, tax_policy=None) -> int | None:
+    """The withdrawal of the same person whose payout, in flight, this one waits for: only while
+    the shop withholds tax (``plugin.tax.months``: this one's tax depends on that one's outcome)."""
+    tax_policy = tax_policy or settings.policy_of(session, shop).tax
+    return months.in_flight(session, shop.id, withdrawal.id_number_hash) if tax_policy.withholds else None
+
+
 def start(session: Session, shop: Shop, withdrawal: Withdrawal, now: datetime) -> Payout | None:
     """Move an approved withdrawal to paying: tax, postings and its payout row. None, and the
     withdrawal left approved, while the shop withholds tax and the person has a payout in flight
     (``plugin.tax.months``: the tax of this one depends on that one's outcome)."""
     tax_policy = settings.policy_of(session, shop).tax
     months.lock_person(session, shop.id, withdrawal.id_number_hash)
-    if tax_policy.withholds and months.in_flight(session, shop.id, withdrawal.id_number_hash):
+    if waits_for(session, shop, withdrawal, tax_policy):
         return None
     withdrawal.tax = months.due(
         session, shop, tax_policy, withdrawal.id_number_hash, withdrawal.amount - withdrawal.fee, now

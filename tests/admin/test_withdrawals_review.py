@@ -189,6 +189,13 @@ def test_a_bank_batch_round_trip_through_the_page(as_role, database, shop, gatew
     assert approve(client, withdrawal).status_code == 302
     assert kit.withdrawal(database, withdrawal).status == "paying" and gateway.submitted == []
     assert "Bank payouts waiting for a batch file: 1." in text_of(client.get("/admin/withdrawals/"))
+    # the same person through another account: approved, it waits for the bank's answer (tax)
+    _, later = waiting(database, shop.id, "ann-2", 100_000, channel="bank", account="6222020200112233447")
+    assert approve(client, later).status_code == 302
+    assert kit.withdrawal(database, later).status == "approved"
+    page = text_of(client.get(f"/admin/withdrawals/{later}"))
+    assert f"Approved, waiting for the payout of the same person's withdrawal #{withdrawal} ." in page
+    assert "It is sent once that one is answered: its tax depends on whether that one was paid." in page
 
     batch = post(client, "/admin/withdrawals/bank-batch", token_from="/admin/withdrawals/")
     assert batch.status_code == 200
@@ -227,6 +234,9 @@ def test_a_bank_batch_round_trip_through_the_page(as_role, database, shop, gatew
     assert kit.withdrawal(database, withdrawal).status == "paid"
     assert kit.balances(database, shop.id, member)["paid"] == net
     assert "Reference B-1" in text_of(client.get(f"/admin/withdrawals/{withdrawal}"))
+    flow.sweep(database, kit.outside(), kit.NOW)  # answered: the next sweep makes the waiting payout
+    assert kit.withdrawal(database, later).status == "paying"
+    assert "waiting for the payout" not in text_of(client.get(f"/admin/withdrawals/{later}"))
 
 
 @pytest.mark.parametrize("role", ("viewer", "operator"))

@@ -26,7 +26,8 @@ from plugin.audit.models import AuditEvent
 from plugin.errors import NotFound
 from plugin.ledger import journal
 from plugin.ledger.models import DEBIT_NORMAL, AccountKind
-from plugin.withdrawals import review
+from plugin.shops.models import Shop
+from plugin.withdrawals import paying, review
 from plugin.withdrawals.models import (
     Payee,
     Payout,
@@ -221,6 +222,7 @@ class Evidence:
     approvals: list[WithdrawalApproval]
     payout: Payout | None
     trail: list[AuditEvent] = field(default_factory=list)
+    waits_for: int | None = None  # approved, behind this withdrawal of the same person (tax)
 
 
 def evidence(session: Session, shop_id: int, withdrawal_id: int) -> Evidence:
@@ -253,6 +255,9 @@ def evidence(session: Session, shop_id: int, withdrawal_id: int) -> Evidence:
         approvals=review.approvals_of(session, withdrawal.id),
         payout=session.scalar(select(Payout).where(Payout.withdrawal_id == withdrawal.id)),
         trail=list(reversed(trail.events)),  # oldest first: the withdrawal's story in order
+        waits_for=paying.waits_for(session, session.get(Shop, shop_id), withdrawal)
+        if withdrawal.status == W.APPROVED
+        else None,
     )
 
 
