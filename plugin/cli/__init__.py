@@ -6,7 +6,6 @@ import logging
 
 import click
 
-import migrations
 from plugin import runtime
 from plugin.cli.demo import demo, send_sample, up
 from plugin.cli.inbox import inbox_group
@@ -57,12 +56,16 @@ def db():
 @click.option("--revision", default="head", show_default=True)
 def db_upgrade(revision: str):
     """Create or upgrade the schema of $DATABASE_URL (default: ./fenxiao.sqlite3)."""
+    import migrations  # alembic: ~1 s, imported by the commands that migrate only
+
     migrations.upgrade(_database_url(), revision)
     click.echo(f"database at revision {migrations.current_revision(_database_url())}")
 
 
 @db.command("current")
 def db_current():
+    import migrations
+
     click.echo(migrations.current_revision(_database_url()) or "empty")
 
 

@@ -14,7 +14,6 @@ from pathlib import Path
 import click
 from sqlalchemy import select
 
-import migrations
 from adapters.money import Money
 from adapters.signing import shopify_headers
 from plugin import runtime
@@ -95,6 +94,7 @@ def demo(database_url, platform):
             if not same:
                 raise SystemExit(1)
         return
+    import migrations
     from plugin.app import create_app
 
     url = database_url or f"sqlite:///{tempfile.mkdtemp(prefix='fenxiao-demo-')}/demo.sqlite3"
@@ -165,6 +165,7 @@ def up(host, port):
     """Quick start: migrate the embedded database, seed a demo shop once, and serve."""
     from waitress import serve
 
+    import migrations
     from plugin.app import create_app
 
     check_port_free(host, port)

@@ -21,7 +21,6 @@ from importlib import resources
 import click
 from sqlalchemy import select
 
-import migrations
 from adapters.generic import generic_headers
 from adapters.money import Money
 from adapters.signing import shopify_headers
@@ -103,6 +102,7 @@ def _messages(platform: str, fake: FakeWeimob | None) -> list[Message]:
 
 def run_story(platform: str, echo: Callable[[str], None] = click.echo) -> dict:
     """Play the purchase through ``platform`` on a fresh database; returns what it came to."""
+    import migrations
     from plugin.app import create_app
 
     url = f"sqlite:///{tempfile.mkdtemp(prefix=f'fenxiao-demo-{platform}-')}/demo.sqlite3"

@@ -6,6 +6,7 @@ older parameters is replaced at the next successful login.
 
 from __future__ import annotations
 
+import functools
 import re
 
 from argon2 import PasswordHasher
@@ -23,8 +24,13 @@ MIN_PASSWORD = 10
 LOCALES = ("en", "zh_CN")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _hasher = PasswordHasher()
-# Verifying against this when the e-mail is unknown keeps "no such user" as slow as "wrong password".
-_DUMMY_HASH = _hasher.hash("not a password of anyone")
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Verifying against this when the e-mail is unknown keeps "no such user" as slow as "wrong
+    password" (made on first use: hashing costs every command's start otherwise)."""
+    return _hasher.hash("not a password of anyone")
 
 
 def normalize_email(email: str) -> str:
@@ -86,7 +92,7 @@ def authenticate(session: Session, email: str, password: str) -> User | None:
     """The active user with this e-mail and password, or None (same work either way)."""
     user = session.scalar(select(User).where(User.email == normalize_email(email)))
     try:
-        _hasher.verify(user.password_hash if user else _DUMMY_HASH, password or "")
+        _hasher.verify(user.password_hash if user else _dummy_hash(), password or "")
     except (VerificationError, InvalidHashError):
         return None
     if user is None or not user.active:
