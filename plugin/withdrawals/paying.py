@@ -37,6 +37,7 @@ from plugin.notices.outbox import notify
 from plugin.reports.month import current_month
 from plugin.shops.models import Shop
 from plugin.tax import months
+from plugin.tax.withholding import TaxPolicy
 from plugin.withdrawals import lifecycle, payees, postings, settings
 from plugin.withdrawals.keyring import Keyring
 from plugin.withdrawals.models import Payee, Payout, PayoutStatus, Withdrawal
@@ -57,7 +58,9 @@ def next_check(attempts: int, now: datetime) -> datetime:
     return now + min(FIRST_CHECK * 2 ** max(attempts - 1, 0), LONGEST_WAIT)
 
 
-def waits_for(session: Session, shop: Shop, withdrawal: Withdrawal, tax_policy=None) -> int | None:
+def waits_for(
+    session: Session, shop: Shop, withdrawal: Withdrawal, tax_policy: TaxPolicy | None = None
+) -> int | None:
     """The withdrawal of the same person whose payout, in flight, this one waits for: only while
     the shop withholds tax (``plugin.tax.months``: this one's tax depends on that one's outcome)."""
     tax_policy = tax_policy or settings.policy_of(session, shop).tax
