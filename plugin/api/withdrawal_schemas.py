@@ -155,6 +155,13 @@ class WithdrawalOut(Schema):
     requested_at = fields.DateTime()
     progress = fields.List(fields.Nested(ProgressStep))
     approvals = fields.Nested(Approvals)
+    waits_for = fields.Integer(
+        allow_none=True,
+        metadata={
+            "description": "approved only: the same person's withdrawal whose payout is not answered "
+            "yet; this one is sent once it is, because its tax depends on whether that one was paid"
+        },
+    )
 
 
 class WithdrawalQuery(Schema):

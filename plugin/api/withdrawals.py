@@ -38,7 +38,7 @@ from plugin.members import directory
 from plugin.notices import outbox
 from plugin.runtime import for_request
 from plugin.shops.models import Shop
-from plugin.withdrawals import lifecycle, payees, requests, settings
+from plugin.withdrawals import lifecycle, payees, paying, requests, settings
 from plugin.withdrawals.errors import InsufficientFunds
 from plugin.withdrawals.keyring import keyring
 from plugin.withdrawals.limits import Caps, LimitExceeded
@@ -288,7 +288,8 @@ def read_one(shop_id: int, withdrawal_id: int) -> dict:
 
 
 def withdrawals_out(session: Session, rows: list[Withdrawal]) -> list[dict]:
-    """``WithdrawalOut`` of each row; the approvals of all of them counted in one query."""
+    """``WithdrawalOut`` of each row; the approvals of all of them counted in one query, and
+    what each approved one waits for (few are approved at once: their payout follows)."""
     given = {}
     if rows:
         counts = session.execute(
@@ -297,10 +298,15 @@ def withdrawals_out(session: Session, rows: list[Withdrawal]) -> list[dict]:
             .group_by(WithdrawalApproval.withdrawal_id)
         )
         given = dict(counts.all())
-    return [withdrawal_out(row, given.get(row.id, 0)) for row in rows]
+    waits = {
+        row.id: paying.waits_for(session, session.get(Shop, row.shop_id), row)
+        for row in rows
+        if row.status == lifecycle.W.APPROVED
+    }
+    return [withdrawal_out(row, given.get(row.id, 0), waits.get(row.id)) for row in rows]
 
 
-def withdrawal_out(withdrawal: Withdrawal, given: int) -> dict:
+def withdrawal_out(withdrawal: Withdrawal, given: int, waits_for: int | None = None) -> dict:
     currency = withdrawal.currency
     plain = ("id", "member_id", "currency", "channel", "masked_account", "status", "reason_code", "reason")
     return {
@@ -310,6 +316,7 @@ def withdrawal_out(withdrawal: Withdrawal, given: int) -> dict:
         "requested_at": withdrawal.requested_at,
         "progress": progress(withdrawal),
         "approvals": {"needed": withdrawal.approvals_needed, "given": given},
+        "waits_for": waits_for,
     }
 
 

@@ -3,9 +3,12 @@ the notices the distributor is sent, and the OpenAPI document."""
 
 from datetime import datetime
 
+from sqlalchemy import select
+
 from adapters.payouts import base
 from plugin.shops.models import Shop
-from plugin.withdrawals import flow, review
+from plugin.withdrawals import flow, paying, review
+from plugin.withdrawals.models import Payout
 from tests.plugin.api.conftest import api, approve, ask
 from tests.plugin.withdrawals.kit import FakeGateway, outside
 
@@ -74,6 +77,24 @@ def test_a_rejected_withdrawal_ends_the_progress_with_finances_reason(call, data
         ("rejected", True),
     ]
     assert (body["progress"][-1]["reason"], body["reason"]) == ("account closed", "account closed")
+
+
+def test_a_withdrawal_waiting_for_the_persons_payout_in_flight_says_which(call, database, shop, payee):
+    gateway = FakeGateway(script=[base.PENDING])
+    first = ask(call, "5000.00").get_json()["id"]
+    approve(database, shop.id, first)
+    assert flow.advance(database, outside(gateway=gateway), first) == "paying"
+    second = ask(call, "3000.00").get_json()["id"]
+    approve(database, shop.id, second)
+    assert flow.advance(database, outside(gateway=gateway), second) == "approved"
+    listed = {body["id"]: body for body in call("GET", "/withdrawals").get_json()}
+    assert (listed[second]["status"], listed[second]["waits_for"]) == ("approved", first)
+    assert listed[first]["waits_for"] is None
+    with database.transaction() as session:
+        out_no = session.scalar(select(Payout.out_no).where(Payout.withdrawal_id == first))
+    assert paying.apply(database, base.Outcome(out_no, base.SUCCEEDED), source="callback") == "succeeded"
+    (body,) = [b for b in call("GET", "/withdrawals").get_json() if b["id"] == second]
+    assert (body["status"], body["waits_for"]) == ("approved", None)  # the next sweep sends it
 
 
 def test_notices_are_listed_and_marked_read(call, database, shop, payee):

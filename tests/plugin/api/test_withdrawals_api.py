@@ -140,6 +140,7 @@ def test_a_request_is_verified_at_once_and_moves_available_to_withdrawing(
         "reason": None,
         "request_id": None,
         "approvals": {"needed": 1, "given": 0},
+        "waits_for": None,
     }
     assert [(s["step"], s["done"]) for s in body["progress"]] == [
         ("requested", True),
