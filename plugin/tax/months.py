@@ -17,8 +17,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session, aliased
 
 from plugin import db
 from plugin.reports.month import current_month
@@ -45,17 +45,20 @@ def so_far(session: Session, shop_id: int, person: str, month: str) -> tuple[int
     return int(income), int(withheld)
 
 
-def in_flight(session: Session, shop_id: int, person: str) -> int | None:
-    """A withdrawal of ``person`` sent and not answered yet (any month), if there is one."""
-    return session.scalar(
-        select(Withdrawal.id)
-        .where(
-            Withdrawal.shop_id == shop_id,
-            Withdrawal.id_number_hash == person,
-            Withdrawal.status == WithdrawalStatus.PAYING,
-        )
-        .limit(1)
+def paying_of(shop_id, person) -> Select:
+    """The withdrawals of ``person`` sent and not answered yet (any month). Either argument may
+    be a column, for a query correlated with the withdrawal it looks at (the payout sweep)."""
+    earlier = aliased(Withdrawal)
+    return select(earlier.id).where(
+        earlier.shop_id == shop_id,
+        earlier.id_number_hash == person,
+        earlier.status == WithdrawalStatus.PAYING,
     )
+
+
+def in_flight(session: Session, shop_id: int, person: str) -> int | None:
+    """A withdrawal of ``person`` sent and not answered yet, if there is one."""
+    return session.scalar(paying_of(shop_id, person).limit(1))
 
 
 def lock_person(session: Session, shop_id: int, person: str) -> None:

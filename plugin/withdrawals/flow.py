@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import and_, or_, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from adapters.errors import AdapterError
 from adapters.payouts.verification import IdentityProvider
@@ -19,6 +19,7 @@ from plugin import db
 from plugin.db import Database
 from plugin.errors import FenxiaoError
 from plugin.shops.models import Shop
+from plugin.tax import months
 from plugin.withdrawals import lifecycle, payees, paying, review
 from plugin.withdrawals.keyring import Keyring
 from plugin.withdrawals.models import Payee, Payout, PayoutStatus, VerificationStatus, Withdrawal
@@ -82,16 +83,7 @@ def sweep(database: Database, outside: Outside, now: datetime | None = None, *, 
     would wait anyway): however many wait behind bank batches, they never fill the batch.
     """
     now = now or db.utcnow()
-    earlier = aliased(Withdrawal)
-    in_flight = (
-        select(earlier.id)
-        .where(
-            earlier.shop_id == Withdrawal.shop_id,
-            earlier.id_number_hash == Withdrawal.id_number_hash,
-            earlier.status == W.PAYING,
-        )
-        .exists()
-    )
+    in_flight = months.paying_of(Withdrawal.shop_id, Withdrawal.id_number_hash).exists()
     with database.read() as session:
         waiting = list(
             session.scalars(
