@@ -25,7 +25,7 @@ from plugin.audit import search
 from plugin.audit.models import AuditEvent
 from plugin.errors import NotFound
 from plugin.ledger import journal
-from plugin.ledger.models import DEBIT_NORMAL, AccountKind
+from plugin.members import roster
 from plugin.shops.models import Shop
 from plugin.withdrawals import paying, review
 from plugin.withdrawals.models import (
@@ -201,23 +201,12 @@ def bank_counts(session: Session, shop_id: int) -> dict[str, int]:
     return {"waiting": int(waiting), "in_batch": int(in_batch)}
 
 
-@dataclass(frozen=True)
-class Entry:
-    id: int
-    posted_at: datetime
-    account: str
-    amount: int  # what it did to the account's balance: + raised it
-    currency: str
-    memo: str
-    kind: str
-
-
 @dataclass
 class Evidence:
     withdrawal: Withdrawal
     payee: Payee
     balances: dict[str, int]
-    entries: list[Entry]
+    entries: list[roster.Entry]  # the member's last, signed as they moved each balance
     recent: list[Withdrawal]
     approvals: list[WithdrawalApproval]
     payout: Payout | None
@@ -236,7 +225,7 @@ def evidence(session: Session, shop_id: int, withdrawal_id: int) -> Evidence:
     )
     if withdrawal is None:
         raise NotFound(f"no withdrawal {withdrawal_id} in this shop")
-    member = withdrawal.member_id
+    member, shop = withdrawal.member_id, session.get(Shop, shop_id)
     recent = session.scalars(
         select(Withdrawal)
         .where(Withdrawal.shop_id == shop_id, Withdrawal.member_id == member)
@@ -250,30 +239,10 @@ def evidence(session: Session, shop_id: int, withdrawal_id: int) -> Evidence:
         withdrawal=withdrawal,
         payee=session.get(Payee, withdrawal.payee_id),
         balances=journal.member_balances(session, shop_id, member, withdrawal.currency),
-        entries=_entries(session, shop_id, member),
+        entries=roster.ledger(session, shop, member, limit=RECENT).entries,
         recent=list(recent),
         approvals=review.approvals_of(session, withdrawal.id),
         payout=session.scalar(select(Payout).where(Payout.withdrawal_id == withdrawal.id)),
         trail=list(reversed(trail.events)),  # oldest first: the withdrawal's story in order
-        waits_for=paying.waits_for(session, session.get(Shop, shop_id), withdrawal)
-        if withdrawal.status == W.APPROVED
-        else None,
+        waits_for=paying.waits_for(session, shop, withdrawal) if withdrawal.status == W.APPROVED else None,
     )
-
-
-def _entries(session: Session, shop_id: int, member_id: int) -> list[Entry]:
-    found = []
-    for row in journal.entries_of(session, shop_id, member_id, limit=RECENT):
-        sign = 1 if AccountKind(row.account.kind) in DEBIT_NORMAL else -1
-        found.append(
-            Entry(
-                id=row.id,
-                posted_at=row.transaction.posted_at,
-                account=row.account.kind,
-                amount=sign * row.amount,
-                currency=row.currency,
-                memo=row.transaction.memo,
-                kind=row.transaction.kind,
-            )
-        )
-    return found
